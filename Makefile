@@ -1,0 +1,162 @@
+# umbra: one flat build for the hypervisor, the guest runtime, the guests,
+# the test guests, the ISO and the host-side tests. `make help` lists targets.
+
+PAE	?= 0
+FMT	:= $(if $(filter 1,$(PAE)),pae,nopae)
+B	:= build/$(FMT)
+HB	:= build/host
+
+# Debian's cross compiler if present, else the native gcc in 32-bit mode.
+CROSS	?= $(if $(shell command -v i686-linux-gnu-gcc 2>/dev/null),i686-linux-gnu-,)
+CC	:= $(CROSS)gcc
+LD	:= $(CROSS)ld
+AR	:= $(CROSS)ar
+NASM	:= nasm
+HOSTCC	?= gcc
+QEMU	?= qemu-system-i386
+PYTHON	?= python3
+
+SWITCHER_BASE := $(if $(filter 1,$(PAE)),0xffe00000,0xffc00000)
+
+CFLAGS	:= -std=gnu11 -m32 -march=i686 -O2 -g -ffreestanding -fno-pic -fno-pie \
+	   -fno-stack-protector -fno-omit-frame-pointer -fno-strict-aliasing \
+	   -mno-sse -mno-mmx -mno-80387 -mgeneral-regs-only \
+	   -Wall -Wextra -Werror -Wno-unused-parameter -MMD -MP -DUMBRA_PAE=$(PAE)
+NASMFLAGS := -f elf32 -g -DUMBRA_PAE=$(PAE) -I$(B)/gen/ -Werror
+LDFLAGS	:= -m elf_i386 -nostdlib -z noexecstack --no-warn-rwx-segments
+GUEST_CFLAGS := $(CFLAGS) -Iguest-abi/include
+LIBGCC	 = $(shell $(CC) -m32 -print-libgcc-file-name)
+
+HV_SRCS	:= $(wildcard boot/*.asm arch/x86/*.asm arch/x86/*.c mm/*.c hypervisor/*.c lib/*.c)
+HV_OBJS	:= $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
+RT_SRCS	:= $(wildcard guest-abi/runtime/*.asm guest-abi/runtime/*.c lib/*.c)
+RT_OBJS	:= $(patsubst %,$(B)/rt/%.o,$(RT_SRCS))
+GUEST_DIRS := $(wildcard guests/*/) $(wildcard tests/guests/*/)
+GUESTS	:= $(foreach d,$(GUEST_DIRS),$(B)/$(patsubst %/,%,$(dir $(d:/=)))/$(notdir $(d:/=)).elf)
+
+V	?= 0
+Q	:= $(if $(filter 1,$(V)),,@)
+say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
+
+.PHONY: all iso run test test-host test-boot debug deps help clean fuzz
+all: $(B)/umbra.elf $(GUESTS)
+
+help:
+	@echo "make [PAE=1]      build the hypervisor and guests (2-level, or PAE)"
+	@echo "make iso [PAE=1]  build $(B)/umbra.iso (GRUB, default guests)"
+	@echo "make run [PAE=1]  boot the ISO in QEMU, serial console here"
+	@echo "make test         host-side unit tests, then boot tests, both formats"
+	@echo "make test-host    host-side unit tests only"
+	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
+	@echo "make deps         install the Debian packages the build and tests need"
+	@echo "make clean        remove build/"
+
+# --- the hypervisor ---------------------------------------------------------
+
+$(B)/gen/switcher_layout.inc: arch/x86/switcher_layout.h
+	@mkdir -p $(@D)
+	$(Q)sed -n -e 's/^#\(if\|else\|endif\|define\)/%\1/p' $< > $@
+
+$(B)/hv/%.asm.o: %.asm $(B)/gen/switcher_layout.inc
+	@mkdir -p $(@D)
+	$(call say,NASM,$@)
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -o $@ $<
+
+$(B)/hv/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/umbra.elf: $(HV_OBJS) linker.ld
+	$(call say,LD,$@)
+	$(Q)$(LD) $(LDFLAGS) -T linker.ld --defsym=SWITCHER_BASE=$(SWITCHER_BASE) -o $@ $(HV_OBJS) $(LIBGCC)
+
+# --- the guest runtime and guests -------------------------------------------
+
+$(B)/rt/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	$(call say,NASM,$@)
+	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -o $@ $<
+
+$(B)/rt/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(B)/libumbra.a: $(RT_OBJS)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/g/%.c.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+.SECONDARY:
+.SECONDEXPANSION:
+$(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
+	    $(B)/libumbra.a guest-abi/guest.ld
+	@mkdir -p $(@D)
+	$(call say,LD,$@)
+	$(Q)$(LD) $(LDFLAGS) -T guest-abi/guest.ld -o $@ $(filter %.o,$^) $(B)/libumbra.a $(LIBGCC)
+
+# --- the ISO ----------------------------------------------------------------
+
+iso: $(B)/umbra.iso
+$(B)/umbra.iso: $(B)/umbra.elf $(B)/guests/hello.elf iso/grub.cfg
+	$(call say,ISO,$@)
+	@mkdir -p $(B)/isodir/boot/grub
+	$(Q)cp $(B)/umbra.elf $(B)/guests/hello.elf $(B)/isodir/boot/
+	$(Q)cp iso/grub.cfg $(B)/isodir/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(B)/isodir 2>$(B)/grub-mkrescue.log || \
+		{ cat $(B)/grub-mkrescue.log; exit 1; }
+
+# --- running ----------------------------------------------------------------
+
+QEMU_FLAGS := -m 256M -display none -no-reboot -serial stdio -icount shift=0 \
+	      -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	      $(if $(filter kvm,$(UMBRA_ACCEL)),-accel kvm -cpu host,-accel tcg)
+
+run: deps iso
+	@echo "umbra: booting $(B)/umbra.iso in QEMU (the hypervisor powers off at the end)"
+	@$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/umbra.iso; s=$$?; \
+		if [ $$s -eq 1 ]; then echo "umbra: run succeeded"; exit 0; \
+		else echo "umbra: run failed (QEMU status $$s)"; exit 1; fi
+
+debug: all
+	@echo "In another terminal:"
+	@echo "  gdb -ex 'target remote :1234' -ex 'symbol-file $(B)/umbra.elf' \\"
+	@echo "      -ex 'add-symbol-file $(B)/guests/hello.elf'"
+	$(QEMU) $(QEMU_FLAGS) -s -S -kernel $(B)/umbra.elf \
+		-initrd "$(B)/guests/hello.elf name=hello mem=16M"
+
+deps:
+	@tools/deps.sh
+
+# --- tests ------------------------------------------------------------------
+
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	       -fsanitize=address,undefined -fno-sanitize-recover=all \
+	       -DUMBRA_HOSTED -DUMBRA_PAE=0 -I. -Iguest-abi/include
+HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
+HOST_LIB_SRCS := mm/frame.c mm/pt.c arch/x86/paging.c hypervisor/cmdline.c \
+		 hypervisor/elf.c lib/format.c tests/host/hosted.c
+
+$(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h
+	@mkdir -p $(@D)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_LIB_SRCS)
+
+test-host: $(HOST_TESTS)
+	@for t in $(HOST_TESTS); do $$t || exit 1; done
+
+test: deps
+	$(MAKE) PAE=0 all iso
+	$(MAKE) PAE=1 all iso
+	$(MAKE) $(HOST_TESTS)
+	$(PYTHON) tests/run.py
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,44 @@
+/* The C side of the Switcher (see switcher.asm and switcher_layout.h). */
+#ifndef UMBRA_ARCH_SWITCHER_H
+#define UMBRA_ARCH_SWITCHER_H
+
+#include "desc.h"
+#include "regs.h"
+
+/* The Switcher's read-only page, at SW_RO_PAGE in both worlds. */
+struct switcher_ro {
+	u32 host_cr3;
+	u32 host_esp;
+	struct desc_ptr host_gdt;
+	struct desc_ptr host_idt;
+	struct desc_ptr guest_gdt;
+	struct desc_ptr guest_idt;
+	u8 pad0[RO_TSS - RO_GUEST_IDT - sizeof(struct desc_ptr)];
+	struct tss tss;
+	u8 pad1[RO_GDT - RO_TSS - sizeof(struct tss)];
+	seg_desc_t gdt[GDT_ENTRIES];
+	u8 pad2[RO_IDT - RO_GDT - sizeof(seg_desc_t) * GDT_ENTRIES];
+	gate_desc_t idt[VEC_COUNT];
+};
+
+#define SWITCHER_RO	((struct switcher_ro *)SW_RO_PAGE)
+#define SWITCHER_REGS	((struct guest_regs *)SW_REGS)
+
+/*
+ * Set up the Switcher's pages and the two page tables that map them: the
+ * hypervisor's (everything writable) and the guests' (code and read-only
+ * page read-only). Returns the hypervisor's table, which hvmap_init()
+ * links at the top of the address space, or MFN_NONE if frames ran out.
+ */
+mfn_t switcher_alloc(void);
+
+/* Fill the read-only page; called once paging is on. */
+void switcher_init(u32 host_cr3);
+
+/* The page table a guest's shadow links at the Switcher's slot. */
+mfn_t switcher_guest_pt(void);
+
+/* Enter the guest whose registers are in switcher_regs; returns on a trap. */
+void switcher_to_guest(u32 shadow_cr3);
+
+#endif

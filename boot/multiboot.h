@@ -1,0 +1,39 @@
+/* The Multiboot (v1) information structure, as far as umbra reads it. */
+#ifndef UMBRA_BOOT_MULTIBOOT_H
+#define UMBRA_BOOT_MULTIBOOT_H
+
+#include "../lib/types.h"
+
+#define MB_BOOTLOADER_MAGIC	0x2badb002
+
+#define MB_INFO_MEMORY		(1u << 0)
+#define MB_INFO_CMDLINE		(1u << 2)
+#define MB_INFO_MODS		(1u << 3)
+#define MB_INFO_MEM_MAP		(1u << 6)
+
+struct mb_info {
+	u32 flags;
+	u32 mem_lower, mem_upper;
+	u32 boot_device;
+	u32 cmdline;
+	u32 mods_count, mods_addr;
+	u32 syms[4];
+	u32 mmap_length, mmap_addr;
+} __attribute__((packed));
+
+struct mb_module {
+	u32 start, end;
+	u32 cmdline;
+	u32 reserved;
+} __attribute__((packed));
+
+#define MB_MEMORY_AVAILABLE	1
+
+/* size does not count itself: the next entry is at +size+4. */
+struct mb_mmap_entry {
+	u32 size;
+	u64 addr, len;
+	u32 type;
+} __attribute__((packed));
+
+#endif

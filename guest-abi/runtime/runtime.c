@@ -1,0 +1,102 @@
+#include <umbra/runtime.h>
+#include <umbra/elfnote.h>
+#include "../../lib/format.h"
+#include "../../lib/string.h"
+
+#if UMBRA_PAE
+UMBRA_GUEST_NOTE(UMBRA_PAGING_PAE);
+#else
+UMBRA_GUEST_NOTE(UMBRA_PAGING_2LEVEL);
+#endif
+
+void umbra_start(uint32_t magic, const struct umbra_boot_info *bi);
+
+void umbra_shutdown(uint32_t code)
+{
+	for (;;)
+		umbra_hcall(UMBRA_HC_SHUTDOWN, code, 0, 0, 0);
+}
+
+void umbra_start(uint32_t magic, const struct umbra_boot_info *bi)
+{
+	if (magic != UMBRA_BOOT_MAGIC) {
+		umbra_printf("runtime: bad boot magic 0x%x\n", magic);
+		umbra_shutdown(255);
+	}
+	umbra_shutdown((uint32_t)guest_main(bi));
+}
+
+/* Output is gathered into lines so that one line costs one hypercall. */
+static char line[256];
+static size_t line_len;
+
+static void flush(void)
+{
+	if (line_len)
+		umbra_console_write(line, line_len);
+	line_len = 0;
+}
+
+int umbra_vprintf(const char *fmt, va_list ap)
+{
+	char buf[256];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	for (int i = 0; i < n && i < (int)sizeof(buf) - 1; i++) {
+		line[line_len++] = buf[i];
+		if (buf[i] == '\n' || line_len == sizeof(line))
+			flush();
+	}
+	return n;
+}
+
+int umbra_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = umbra_vprintf(fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+const char *umbra_arg(const struct umbra_boot_info *bi, const char *key, char *buf, size_t size)
+{
+	size_t klen = strlen(key);
+	const char *p = bi->cmdline;
+
+	while (*p) {
+		const char *w = p;
+		size_t n = 0;
+
+		while (*p && *p != ' ')
+			p++, n++;
+		while (*p == ' ')
+			p++;
+		if (n > klen && !strncmp(w, key, klen) && w[klen] == '=') {
+			size_t vlen = n - klen - 1 < size - 1 ? n - klen - 1 : size - 1;
+
+			memcpy(buf, w + klen + 1, vlen);
+			buf[vlen] = '\0';
+			return buf;
+		}
+	}
+	return NULL;
+}
+
+void umbra_pass(const char *check)
+{
+	umbra_printf("PASS %s\n", check);
+}
+
+void umbra_fail(const char *check, const char *fmt, ...)
+{
+	va_list ap;
+
+	umbra_printf("FAIL %s: ", check);
+	va_start(ap, fmt);
+	umbra_vprintf(fmt, ap);
+	va_end(ap);
+	umbra_printf("\n");
+}

@@ -1,0 +1,16 @@
+/* The hypervisor's console: COM1, mirrored to the VGA text screen. */
+#ifndef UMBRA_HV_CONSOLE_H
+#define UMBRA_HV_CONSOLE_H
+
+#include "../lib/types.h"
+
+enum { LOG_ERR, LOG_INFO, LOG_DEBUG };
+
+void console_init(void);
+void console_set_level(unsigned level);
+void console_write(const char *s, size_t n);
+
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void klog(unsigned level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * Reading and writing a guest's memory from the hypervisor, by
+ * guest-physical address (the loader) or by guest-virtual address
+ * (hypercall buffers, translated page by page through the guest's view).
+ */
+#ifndef UMBRA_HV_GUEST_MEM_H
+#define UMBRA_HV_GUEST_MEM_H
+
+#include "guest.h"
+
+/* False, and nothing copied, if any byte lies outside guest memory. */
+bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len);
+
+/*
+ * Copy len bytes at guest-virtual src. On failure returns false and sets
+ * *bad to the first address the guest cannot read.
+ */
+bool guest_read_virt(struct guest *g, void *dst, gva_t src, u32 len, gva_t *bad);
+
+#endif

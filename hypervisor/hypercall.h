@@ -1,0 +1,10 @@
+/* Hypercall dispatch (the calls themselves are in guest-abi/umbra/hypercall.h). */
+#ifndef UMBRA_HV_HYPERCALL_H
+#define UMBRA_HV_HYPERCALL_H
+
+#include "guest.h"
+
+/* Carry out the call in r->eax for g; the result goes back in r->eax. */
+void hypercall(struct guest *g, struct guest_regs *r);
+
+#endif

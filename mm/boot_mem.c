@@ -1,0 +1,136 @@
+#include "boot_mem.h"
+#include "frame.h"
+#include "../arch/x86/switcher_layout.h"
+#include "../hypervisor/console.h"
+#include "../lib/string.h"
+
+extern char _image_start[], _image_end[];
+
+/*
+ * RAM the hypervisor can use ends below the Switcher region: above it is
+ * not mapped one-to-one, and usable frames must be reachable.
+ */
+#define RAM_LIMIT	((u64)SWITCHER_BASE)
+
+struct range {
+	paddr_t start, end;
+	enum frame_owner owner;
+};
+
+#define MAX_BUSY	(8 + 2 * 64)
+static struct range busy[MAX_BUSY];
+static unsigned nr_busy;
+
+static void busy_add(paddr_t start, paddr_t end, enum frame_owner owner)
+{
+	if (nr_busy < MAX_BUSY && end > start)
+		busy[nr_busy++] = (struct range){ start, end, owner };
+}
+
+static bool overlaps_busy(paddr_t start, paddr_t end)
+{
+	for (unsigned i = 0; i < nr_busy; i++)
+		if (start < busy[i].end && busy[i].start < end)
+			return true;
+	return false;
+}
+
+typedef void (*ram_fn)(u64 start, u64 end, void *ctx);
+
+static void for_each_ram(const struct mb_info *mbi, ram_fn fn, void *ctx)
+{
+	u32 p = mbi->mmap_addr, end = mbi->mmap_addr + mbi->mmap_length;
+
+	if (!(mbi->flags & MB_INFO_MEM_MAP)) {
+		fn(0, (u64)mbi->mem_lower * 1024, ctx);
+		fn(MiB(1), MiB(1) + (u64)mbi->mem_upper * 1024, ctx);
+		return;
+	}
+	while (p + sizeof(struct mb_mmap_entry) <= end) {
+		const struct mb_mmap_entry *e = (const void *)(uintptr_t)p;
+
+		if (e->type == MB_MEMORY_AVAILABLE && e->addr < RAM_LIMIT)
+			fn(e->addr, MIN(e->addr + e->len, RAM_LIMIT), ctx);
+		p += e->size + 4;
+	}
+}
+
+static void find_top(u64 start, u64 end, void *ctx)
+{
+	u64 *top = ctx;
+
+	(void)start;
+	if (end > *top)
+		*top = end;
+}
+
+struct table_spot {
+	u32 bytes;
+	paddr_t found;
+};
+
+/* First page-aligned place in this range, clear of everything in use. */
+static void find_spot(u64 start, u64 end, void *ctx)
+{
+	struct table_spot *s = ctx;
+
+	for (u64 a = ALIGN_UP(MAX(start, MiB(1)), PAGE_SIZE); !s->found && a + s->bytes <= end;
+	     a += PAGE_SIZE)
+		if (!overlaps_busy(a, a + s->bytes))
+			s->found = a;
+}
+
+static void add_ram(u64 start, u64 end, void *ctx)
+{
+	(void)ctx;
+	frame_add_ram(start, end);
+}
+
+static void note_busy(const struct mb_info *mbi)
+{
+	const enum frame_owner hv = FRAME_HYPERVISOR;
+
+	busy_add(0, MiB(1), FRAME_RESERVED);
+	busy_add((paddr_t)(uintptr_t)_image_start, (paddr_t)(uintptr_t)_image_end, hv);
+	busy_add((paddr_t)(uintptr_t)mbi, (paddr_t)(uintptr_t)mbi + sizeof(*mbi), hv);
+	if (mbi->flags & MB_INFO_CMDLINE)
+		busy_add(mbi->cmdline, mbi->cmdline + strlen((char *)(uintptr_t)mbi->cmdline) + 1, hv);
+	if (mbi->flags & MB_INFO_MEM_MAP)
+		busy_add(mbi->mmap_addr, mbi->mmap_addr + mbi->mmap_length, hv);
+	if (!(mbi->flags & MB_INFO_MODS))
+		return;
+	busy_add(mbi->mods_addr, mbi->mods_addr + mbi->mods_count * sizeof(struct mb_module), hv);
+	for (u32 i = 0; i < mbi->mods_count; i++) {
+		const struct mb_module *m = (const void *)(uintptr_t)(mbi->mods_addr + i * sizeof(*m));
+
+		busy_add(m->start, m->end, FRAME_MODULE);
+		if (m->cmdline)
+			busy_add(m->cmdline, m->cmdline + strlen((char *)(uintptr_t)m->cmdline) + 1,
+				 FRAME_MODULE);
+	}
+}
+
+paddr_t boot_mem_init(const struct mb_info *mbi)
+{
+	u64 top = 0;
+	struct table_spot spot = { 0, 0 };
+	mfn_t nframes;
+
+	if (!(mbi->flags & (MB_INFO_MEM_MAP | MB_INFO_MEMORY)))
+		return 0;
+	for_each_ram(mbi, find_top, &top);
+	nframes = top >> PAGE_SHIFT;
+	note_busy(mbi);
+	spot.bytes = ALIGN_UP(nframes * sizeof(struct frame), PAGE_SIZE);
+	for_each_ram(mbi, find_spot, &spot);
+	if (!spot.found)
+		return 0;
+
+	frame_init((struct frame *)(uintptr_t)spot.found, nframes);
+	for_each_ram(mbi, add_ram, NULL);
+	for (unsigned i = 0; i < nr_busy; i++)
+		frame_reserve(busy[i].start, busy[i].end, busy[i].owner);
+	frame_reserve(spot.found, spot.found + spot.bytes, FRAME_HYPERVISOR);
+	frame_seal();
+	return (paddr_t)top;
+}

@@ -1,0 +1,145 @@
+#include "frame.h"
+#include "phys.h"
+#include "../lib/panic.h"
+#include "../lib/string.h"
+
+#define LIST_END	((u32)-1)
+
+static struct frame *frames;
+static mfn_t nr_frames;
+static u32 free_head = LIST_END;
+static u32 counts[FRAME_OWNER_COUNT];
+
+static const char *const owner_names[FRAME_OWNER_COUNT] = {
+	[FRAME_FREE] = "free",
+	[FRAME_RESERVED] = "reserved",
+	[FRAME_HYPERVISOR] = "hypervisor",
+	[FRAME_MODULE] = "boot modules",
+	[FRAME_PAGETABLE] = "page tables",
+	[FRAME_SWITCHER] = "switcher",
+	[FRAME_GUEST] = "guest memory",
+	[FRAME_SHADOW] = "shadow tables",
+};
+
+const char *frame_owner_name(enum frame_owner owner)
+{
+	return owner < FRAME_OWNER_COUNT ? owner_names[owner] : "?";
+}
+
+static void set_owner(mfn_t mfn, enum frame_owner owner, u8 guest)
+{
+	counts[frames[mfn].owner]--;
+	counts[owner]++;
+	frames[mfn].owner = owner;
+	frames[mfn].guest = guest;
+}
+
+void frame_init(struct frame *table, mfn_t nframes)
+{
+	frames = table;
+	nr_frames = nframes;
+	free_head = LIST_END;
+	memset(counts, 0, sizeof(counts));
+	for (mfn_t i = 0; i < nframes; i++)
+		frames[i] = (struct frame){ LIST_END, 0, FRAME_RESERVED, NO_GUEST };
+	counts[FRAME_RESERVED] = nframes;
+}
+
+/* RAM ranges round inwards: a partial frame at either end is not RAM. */
+void frame_add_ram(paddr_t start, paddr_t end)
+{
+	mfn_t first = ALIGN_UP((u64)start, PAGE_SIZE) >> PAGE_SHIFT;
+	mfn_t last = end >> PAGE_SHIFT;
+
+	for (mfn_t m = first; m < last && m < nr_frames; m++)
+		if (frames[m].owner == FRAME_RESERVED)
+			set_owner(m, FRAME_FREE, NO_GUEST);
+}
+
+/* Reserved ranges round outwards: a partial frame in use is in use. */
+void frame_reserve(paddr_t start, paddr_t end, enum frame_owner owner)
+{
+	mfn_t first = start >> PAGE_SHIFT;
+	mfn_t last = ALIGN_UP((u64)end, PAGE_SIZE) >> PAGE_SHIFT;
+
+	for (mfn_t m = first; m < last && m < nr_frames; m++)
+		if (frames[m].owner == FRAME_FREE)
+			set_owner(m, owner, NO_GUEST);
+}
+
+/* Thread free frames so that allocation hands out low frames first. */
+void frame_seal(void)
+{
+	free_head = LIST_END;
+	for (mfn_t m = nr_frames; m-- > 0;) {
+		if (frames[m].owner != FRAME_FREE)
+			continue;
+		frames[m].next = free_head;
+		free_head = m;
+	}
+}
+
+mfn_t frame_alloc(enum frame_owner owner, u8 guest)
+{
+	mfn_t m = free_head;
+
+	if (m == LIST_END)
+		return MFN_NONE;
+	free_head = frames[m].next;
+	frames[m].next = LIST_END;
+	frames[m].refs = 1;
+	set_owner(m, owner, guest);
+	return m;
+}
+
+mfn_t frame_alloc_zeroed(enum frame_owner owner, u8 guest)
+{
+	mfn_t m = frame_alloc(owner, guest);
+
+	if (m != MFN_NONE)
+		memset(mfn_to_virt(m), 0, PAGE_SIZE);
+	return m;
+}
+
+void frame_get(mfn_t mfn)
+{
+	BUG_ON(mfn >= nr_frames || frames[mfn].owner == FRAME_FREE);
+	frames[mfn].refs++;
+}
+
+void frame_put(mfn_t mfn)
+{
+	struct frame *f = &frames[mfn];
+
+	BUG_ON(mfn >= nr_frames || f->owner == FRAME_FREE || !f->refs);
+	if (--f->refs)
+		return;
+	set_owner(mfn, FRAME_FREE, NO_GUEST);
+	f->next = free_head;
+	free_head = mfn;
+}
+
+const struct frame *frame_info(mfn_t mfn)
+{
+	return mfn < nr_frames ? &frames[mfn] : NULL;
+}
+
+u32 frame_count(enum frame_owner owner)
+{
+	return counts[owner];
+}
+
+u32 frame_count_guest(u8 guest)
+{
+	u32 n = 0;
+
+	for (mfn_t m = 0; m < nr_frames; m++)
+		if (frames[m].owner != FRAME_FREE && frames[m].guest == guest)
+			n++;
+	return n;
+}
+
+u32 frame_total(void)
+{
+	return nr_frames;
+}

@@ -1,0 +1,48 @@
+#include "hvmap.h"
+#include "pt.h"
+#include "phys.h"
+#include "../arch/x86/cpu.h"
+
+static mfn_t top_mfn;
+
+u32 hvmap_cr3(void)
+{
+	return top_mfn << PAGE_SHIFT;
+}
+
+static bool map_large(const struct pt_format *f, void *top, u32 va)
+{
+	unsigned level = f->levels - 2;
+	void *t = pt_table_at(f, top, level, va, true, FRAME_PAGETABLE, NO_GUEST);
+
+	if (!t)
+		return false;
+	pte_set(f, t, pt_index(f, level, va), va | PTE_P | PTE_W | PTE_PS | PTE_A | PTE_D);
+	return true;
+}
+
+bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt)
+{
+	const struct pt_format *f = &pt_native;
+	unsigned sl = f->switcher_level;
+	void *top, *t;
+
+	top_mfn = frame_alloc_zeroed(FRAME_PAGETABLE, NO_GUEST);
+	if (top_mfn == MFN_NONE)
+		return false;
+	top = mfn_to_virt(top_mfn);
+	for (u64 va = 0; va < ram_end && va < f->switcher_base; va += f->large_page)
+		if (!map_large(f, top, (u32)va))
+			return false;
+
+	t = pt_table_at(f, top, sl, f->switcher_base, true, FRAME_PAGETABLE, NO_GUEST);
+	if (!t)
+		return false;
+	pte_set(f, t, pt_index(f, sl, f->switcher_base),
+		((pte_t)switcher_pt << PAGE_SHIFT) | pt_link_flags(f, sl));
+
+	write_cr4(read_cr4() | (f->levels == 3 ? CR4_PAE : CR4_PSE));
+	write_cr3(hvmap_cr3());
+	write_cr0(read_cr0() | CR0_PG | CR0_WP);
+	return true;
+}

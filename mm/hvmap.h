@@ -1,0 +1,16 @@
+/* The hypervisor's own address space. */
+#ifndef UMBRA_MM_HVMAP_H
+#define UMBRA_MM_HVMAP_H
+
+#include "../lib/types.h"
+
+/*
+ * Map RAM one-to-one from 0 to ram_end with large pages, link the
+ * Switcher's page table at the top, and turn paging on (with CR0.WP, so
+ * that read-only means read-only to rings 0-2 as well). Returns false if no
+ * frame could be had for the tables.
+ */
+bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt);
+u32 hvmap_cr3(void);
+
+#endif

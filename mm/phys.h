@@ -1,0 +1,25 @@
+/*
+ * Reaching a machine frame from C.
+ *
+ * The hypervisor maps RAM one-to-one, so a frame's address is its pointer.
+ * Host-side tests build the same code against a simulated RAM buffer by
+ * defining UMBRA_HOSTED and providing hosted_ram.
+ */
+#ifndef UMBRA_MM_PHYS_H
+#define UMBRA_MM_PHYS_H
+
+#include "../lib/types.h"
+
+#ifdef UMBRA_HOSTED
+extern u8 *hosted_ram;
+static inline void *phys_to_virt(paddr_t pa) { return hosted_ram + pa; }
+#else
+static inline void *phys_to_virt(paddr_t pa) { return (void *)(uintptr_t)pa; }
+#endif
+
+static inline void *mfn_to_virt(mfn_t mfn)
+{
+	return phys_to_virt((paddr_t)mfn << PAGE_SHIFT);
+}
+
+#endif

@@ -1,0 +1,49 @@
+#include "pt.h"
+#include "phys.h"
+
+void *pt_table_at(const struct pt_format *f, void *top, unsigned level, u32 va,
+		  bool create, enum frame_owner owner, u8 guest)
+{
+	void *table = top;
+
+	for (unsigned l = 0; l < level; l++) {
+		unsigned i = pt_index(f, l, va);
+		pte_t e = pte_get(f, table, i);
+
+		if (!(e & PTE_P)) {
+			mfn_t m;
+
+			if (!create)
+				return NULL;
+			m = frame_alloc_zeroed(owner, guest);
+			if (m == MFN_NONE)
+				return NULL;
+			e = ((pte_t)m << PAGE_SHIFT) | pt_link_flags(f, l);
+			pte_set(f, table, i, e);
+		} else if (l > 0 && (e & PTE_PS)) {
+			return NULL;
+		}
+		table = phys_to_virt(pte_addr(f, e));
+	}
+	return table;
+}
+
+void pt_free_tree(const struct pt_format *f, mfn_t table, unsigned level,
+		  bool (*skip)(unsigned level, unsigned index, pte_t e, void *ctx),
+		  void *ctx)
+{
+	void *t = mfn_to_virt(table);
+
+	if (level + 1 < f->levels) {
+		for (unsigned i = 0; i < f->level[level].entries; i++) {
+			pte_t e = pte_get(f, t, i);
+
+			if (!(e & PTE_P) || (level > 0 && (e & PTE_PS)))
+				continue;
+			if (skip && skip(level, i, e, ctx))
+				continue;
+			pt_free_tree(f, pte_mfn(f, e), level + 1, skip, ctx);
+		}
+	}
+	frame_put(table);
+}

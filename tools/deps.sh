@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages umbra needs, if any tool is missing.
+set -e
+need=""
+check() { command -v "$1" >/dev/null 2>&1 || need="$need $2"; }
+check nasm nasm
+check i686-linux-gnu-gcc gcc-i686-linux-gnu
+check i686-linux-gnu-ld binutils-i686-linux-gnu
+check grub-mkrescue grub-common
+[ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
+check xorriso xorriso
+check mformat mtools
+check qemu-system-i386 qemu-system-x86
+check gcc gcc
+check python3 python3
+[ -z "$need" ] && exit 0
+echo "umbra: installing Debian packages:$need"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
