@@ -3,13 +3,19 @@
 #include "../arch/x86/cpu.h"
 
 #define DEBUG_EXIT_PORT	0xf4
+/*
+ * QEMU exits with (value << 1) | 1. Its own errors exit with 1, so
+ * success must not be 0 here: 0x10 gives 33, 0x11 gives 35.
+ */
+#define DEBUG_EXIT_SUCCESS	0x10
+#define DEBUG_EXIT_FAILURE	0x11
 
 struct hv_options hv_opts = { .exit = EXIT_QEMU, .loglevel = LOG_INFO };
 
 void power_off(bool success)
 {
 	if (hv_opts.exit == EXIT_QEMU)
-		outl(DEBUG_EXIT_PORT, success ? 0 : 1);
+		outl(DEBUG_EXIT_PORT, success ? DEBUG_EXIT_SUCCESS : DEBUG_EXIT_FAILURE);
 	kprintf("umbra: halted\n");
 	halt_forever();
 }

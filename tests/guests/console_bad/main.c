@@ -1,0 +1,26 @@
+/*
+ * Hostile: console_write with a buffer the guest does not own. With
+ * where=beyond the buffer starts past the end of guest memory; with
+ * where=cross it starts in memory and runs off the end; with where=null it
+ * is the unmapped page 0; with where=huge the length is absurd.
+ */
+#include <umbra/runtime.h>
+
+int guest_main(const struct umbra_boot_info *bi)
+{
+	char where[16];
+	uint32_t addr = bi->mem_bytes + 0x1000, len = 16;
+
+	if (!umbra_arg(bi, "where", where, sizeof(where)))
+		where[0] = '\0';
+	if (where[0] == 'c')
+		addr = bi->mem_bytes - 8;
+	else if (where[0] == 'n')
+		addr = 0x10;
+	else if (where[0] == 'h')
+		addr = 0x100000, len = 0x7fffffff;
+	umbra_printf("console_write(0x%x, %u)\n", addr, len);
+	umbra_console_write((const char *)addr, len);
+	umbra_fail("console_bad", "still running after a bad console_write");
+	return 1;
+}

@@ -1,0 +1,90 @@
+"""Boot umbra in QEMU and read what it says on the serial console.
+
+A boot is one QEMU run: the hypervisor loaded with -kernel and the guests
+with -initrd (QEMU's own Multiboot loader), or the ISO through GRUB. The
+serial log is captured to a file, QEMU is stopped at a time-out, and the
+result carries the log and QEMU's exit status (33 = the hypervisor reported
+success through isa-debug-exit, 35 = failure; QEMU's own errors give 1).
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STATUS_OK, STATUS_FAIL = 33, 35
+
+
+def src(path):
+    """A file of the source tree, for modules that are not built."""
+    return os.path.join(ROOT, path)
+
+
+def build_dir(fmt):
+    return os.path.join(ROOT, "build", fmt)
+
+
+def accel_flags():
+    """TCG unless UMBRA_ACCEL=kvm: this machine's KVM cannot run 32-bit paging."""
+    if os.environ.get("UMBRA_ACCEL") == "kvm":
+        return ["-accel", "kvm", "-cpu", "host"]
+    return ["-accel", "tcg", "-icount", "shift=0"]
+
+
+@dataclass
+class Boot:
+    fmt: str                    # "nopae" or "pae"
+    modules: list = field(default_factory=list)  # [(path, args)], path relative to build/<fmt>
+    cmdline: str = "exit=qemu"
+    iso: bool = False
+    memory: str = "256M"
+    timeout: int = 60
+    extra: list = field(default_factory=list)    # more QEMU arguments
+
+
+@dataclass
+class Result:
+    status: int                 # QEMU's exit status, or None on time-out
+    log: str
+
+    def lines(self, pattern):
+        return re.findall(pattern, self.log, re.M)
+
+
+def module_arg(fmt, path, args):
+    full = path if os.path.isabs(path) else os.path.join(build_dir(fmt), path)
+    # QEMU splits -initrd at commas; a comma inside a module line is doubled.
+    return (full + (" " + args if args else "")).replace(",", ",,")
+
+
+def qemu_command(boot, serial_path):
+    cmd = ["qemu-system-i386", "-m", boot.memory, "-display", "none", "-no-reboot",
+           "-monitor", "none", "-serial", "file:" + serial_path,
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + accel_flags()
+    if boot.iso:
+        cmd += ["-cdrom", os.path.join(build_dir(boot.fmt), "umbra.iso")]
+    else:
+        cmd += ["-kernel", os.path.join(build_dir(boot.fmt), "umbra.elf"),
+                "-append", boot.cmdline]
+        if boot.modules:
+            cmd += ["-initrd", ",".join(module_arg(boot.fmt, p, a) for p, a in boot.modules)]
+    return cmd + boot.extra
+
+
+def run(boot):
+    with tempfile.TemporaryDirectory(prefix="umbra-") as tmp:
+        serial = os.path.join(tmp, "serial.log")
+        cmd = qemu_command(boot, serial)
+        try:
+            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=boot.timeout)
+            status, qemu_out = proc.returncode, proc.stdout.decode(errors="replace")
+        except subprocess.TimeoutExpired as e:
+            status, qemu_out = None, (e.stdout or b"").decode(errors="replace")
+        with open(serial, "rb") as f:
+            log = f.read().decode(errors="replace").replace("\r\n", "\n")
+    if qemu_out.strip():
+        log += "\n[qemu] " + qemu_out.strip() + "\n"
+    return Result(status, log)

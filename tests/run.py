@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Run every umbra test and end with one line: "N passed, N failed".
+
+First the host-side unit tests (build/host/test_*, each printing one PASS or
+FAIL line per check), then every boot case of tests/cases.py in both paging
+formats, two QEMUs at a time. A failing check prints the serial log of its
+boot. Usage: tests/run.py [-k SUBSTRING] [--fmt nopae|pae] [--no-host]
+"""
+
+import argparse
+import glob
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from cases import CASES, common_checks  # noqa: E402
+
+FORMATS = ["nopae", "pae"]
+
+
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def add(self, name, problem, log=None):
+        if problem is None:
+            self.passed += 1
+            print("PASS %s" % name)
+        else:
+            self.failed += 1
+            print("FAIL %s: %s" % (name, problem))
+            if log:
+                print("---- serial log ----\n%s--------------------" % log)
+
+
+def run_host_tests(tally):
+    for exe in sorted(glob.glob(os.path.join(harness.ROOT, "build", "host", "test_*"))):
+        proc = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = proc.stdout.decode(errors="replace")
+        results = re.findall(r"^(PASS|FAIL) (.*)$", out, re.M)
+        for verdict, rest in results:
+            if verdict == "PASS":
+                tally.add("host/" + rest, None)
+            else:
+                name, _, why = rest.partition(": ")
+                tally.add("host/" + name, why or "failed")
+        if proc.returncode != 0 and not any(v == "FAIL" for v, _ in results):
+            tally.add("host/" + os.path.basename(exe),
+                      "exit status %d\n%s" % (proc.returncode, out[-3000:]))
+
+
+def run_case(case, fmt):
+    boot = harness.Boot(fmt=fmt, modules=case.module_list(fmt), **case.boot)
+    return harness.run(boot)
+
+
+def run_boot_tests(tally, cases, formats):
+    jobs = [(c, f) for f in formats for c in cases]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda j: run_case(*j), jobs))
+    for (case, fmt), result in zip(jobs, results):
+        for check, problem in common_checks(result, fmt, case):
+            tally.add("boot/%s/%s: %s" % (fmt, case.name, check), problem,
+                      result.log if problem else None)
+        for verdict, what in re.findall(r"^\[[^\]]+\] (PASS) (.*)$", result.log, re.M):
+            tally.add("guest/%s/%s: %s" % (fmt, case.name, what), None)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", default="", help="only boot cases whose name contains this")
+    ap.add_argument("--fmt", choices=FORMATS, action="append")
+    ap.add_argument("--no-host", action="store_true")
+    args = ap.parse_args()
+    tally = Tally()
+    if not args.no_host:
+        run_host_tests(tally)
+    cases = [c for c in CASES if args.k in c.name]
+    run_boot_tests(tally, cases, args.fmt or FORMATS)
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    return 1 if tally.failed or not tally.passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
