@@ -149,6 +149,11 @@ void parse_hv_options(const char *cmdline, struct hv_options *opts,
 		else if (!strcmp(word, "loglevel"))
 			warnf(warn, "loglevel=%s: expected 0, 1 or 2; keeping the default",
 			      val ? val : "");
+		else if (!strcmp(word, "slice") && val && parse_u32(val, &n) && n >= 1 && n <= 1000)
+			opts->slice_ms = n;
+		else if (!strcmp(word, "slice"))
+			warnf(warn, "slice=%s: expected milliseconds from 1 to 1000; keeping the default",
+			      val ? val : "");
 		else
 			warnf(warn, "unknown option '%s' ignored", word);
 	}

@@ -28,6 +28,7 @@ enum exit_mode { EXIT_QEMU, EXIT_HALT };
 struct hv_options {
 	enum exit_mode exit;
 	u32 loglevel;		/* 0 errors, 1 normal, 2 debug */
+	u32 slice_ms;		/* scheduler time slice, 1-1000 */
 };
 
 /*

@@ -6,16 +6,30 @@
 #ifndef UMBRA_HV_GUEST_H
 #define UMBRA_HV_GUEST_H
 
+#include "../arch/x86/desc.h"
 #include "../arch/x86/regs.h"
 #include "../guest-abi/include/umbra/bootinfo.h"
+#include "../guest-abi/include/umbra/hypercall.h"
+#include "../guest-abi/include/umbra/shared.h"
 #include "shadow.h"
 
 #define MAX_GUESTS	64
+
+/* Why a guest came back to the hypervisor, for its statistics. */
+enum exit_reason {
+	EXIT_HYPERCALL,
+	EXIT_SHADOW_FAULT,	/* a page fault the shadow tables absorbed */
+	EXIT_REFLECTED,		/* an exception handed back to the guest */
+	EXIT_INTERRUPT,		/* a real interrupt, the hypervisor's */
+	EXIT_FPU,		/* first FPU use in a time slice */
+	EXIT_REASONS
+};
 #define P2M_PER_PAGE	(PAGE_SIZE / sizeof(mfn_t))
 
 enum guest_state {
 	GUEST_FREE,		/* slot unused */
 	GUEST_RUNNABLE,
+	GUEST_HALTED,		/* asleep until a virtual interrupt is pending */
 	GUEST_DEAD,		/* ended; waits for its frames to be returned */
 	GUEST_GONE,		/* ended and torn down; kept for the summary */
 };
@@ -34,6 +48,21 @@ struct guest {
 	struct shadow shadow;
 	bool yielded;
 
+	/* What the guest told us about itself, each value checked. */
+	struct umbra_shared *shared;	/* NULL until registered */
+	u32 kernel_base;
+	u32 syscall_vector;		/* 0: none */
+	gate_desc_t idt[VEC_COUNT];	/* the guest's own gates */
+	seg_desc_t tls[GDT_TLS_COUNT];
+	u32 ss1, esp1, stack_pages;	/* the guest kernel's stack */
+
+	/* Time, in TSC ticks; 0 means none. */
+	u64 timer_deadline;
+	u64 kill_deadline;		/* from timeout= on the module line */
+	u64 run_tsc;			/* time spent running */
+
+	u8 fpu[512] __attribute__((aligned(16)));	/* FXSAVE image */
+
 	char line[160];		/* console output waiting for its newline */
 	u32 line_len;
 
@@ -43,6 +72,8 @@ struct guest {
 
 	u64 world_switches;
 	u64 hypercalls;
+	u64 exits[EXIT_REASONS];
+	u32 hcalls[UMBRA_HC_COUNT];
 };
 
 extern struct guest guests[MAX_GUESTS];

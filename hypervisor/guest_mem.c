@@ -22,24 +22,36 @@ bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len)
 	return true;
 }
 
-bool guest_read_virt(struct guest *g, void *dst, gva_t src, u32 len, gva_t *bad)
+/* Walk [va, va+len) page by page through the guest's view, copying. */
+static bool copy_virt(struct guest *g, gva_t va, u8 *buf, u32 len, bool write, gva_t *bad)
 {
-	u8 *d = dst;
-
 	while (len) {
-		u32 n = MIN(len, PAGE_SIZE - (src & ~PAGE_MASK));
+		u32 n = MIN(len, PAGE_SIZE - (va & ~PAGE_MASK));
 		gpa_t gpa;
 
-		if (!shadow_translate(g, src, false, &gpa) || gpa >= g->mem_bytes) {
-			*bad = src;
+		if (!shadow_translate(g, va, write, &gpa) || gpa >= g->mem_bytes) {
+			*bad = va;
 			return false;
 		}
-		memcpy(d, gpa_ptr(g, gpa), n);
-		src += n, d += n, len -= n;
-		if (len && !src) {	/* wrapped past 4 GiB */
-			*bad = src;
+		if (write)
+			memcpy(gpa_ptr(g, gpa), buf, n);
+		else
+			memcpy(buf, gpa_ptr(g, gpa), n);
+		va += n, buf += n, len -= n;
+		if (len && !va) {	/* wrapped past 4 GiB */
+			*bad = va;
 			return false;
 		}
 	}
 	return true;
+}
+
+bool guest_read_virt(struct guest *g, void *dst, gva_t src, u32 len, gva_t *bad)
+{
+	return copy_virt(g, src, dst, len, false, bad);
+}
+
+bool guest_write_virt(struct guest *g, gva_t dst, const void *src, u32 len, gva_t *bad)
+{
+	return copy_virt(g, dst, (u8 *)src, len, true, bad);
 }

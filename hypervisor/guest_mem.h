@@ -17,4 +17,7 @@ bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len);
  */
 bool guest_read_virt(struct guest *g, void *dst, gva_t src, u32 len, gva_t *bad);
 
+/* Copy len bytes to guest-virtual dst, as a supervisor write. */
+bool guest_write_virt(struct guest *g, gva_t dst, const void *src, u32 len, gva_t *bad);
+
 #endif

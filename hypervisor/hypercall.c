@@ -6,7 +6,9 @@
  * names the call; the return value is then never seen.
  */
 #include "hypercall.h"
+#include "guest_desc.h"
 #include "guest_mem.h"
+#include "timer.h"
 #include "../guest-abi/include/umbra/hypercall.h"
 
 typedef s32 (*hcall_fn)(struct guest *g, struct guest_regs *r);
@@ -51,10 +53,48 @@ static s32 hc_yield(struct guest *g, struct guest_regs *r)
 	return 0;
 }
 
+/*
+ * Sleep until a virtual interrupt is pending. The timer is the only source
+ * of virtual interrupts, so halting without one armed would sleep forever:
+ * that is a dead guest, and it is ended rather than left to hang the run.
+ */
+static s32 hc_halt(struct guest *g, struct guest_regs *r)
+{
+	(void)r;
+	if (g->shared && g->shared->irq_pending)
+		return 0;
+	if (!g->timer_deadline || !g->shared) {
+		guest_kill(g, "halt: no timer is set, nothing would ever wake the guest");
+		return UMBRA_EINVAL;
+	}
+	g->state = GUEST_HALTED;
+	return 0;
+}
+
+static s32 hc_set_timer(struct guest *g, struct guest_regs *r)
+{
+	timer_set(g, ((u64)r->ecx << 32) | r->ebx);
+	return 0;
+}
+
+/* Nothing to do: the way back into the guest delivers what is pending. */
+static s32 hc_irq_enable(struct guest *g, struct guest_regs *r)
+{
+	(void)g, (void)r;
+	return 0;
+}
+
 static const hcall_fn hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_CONSOLE_WRITE] = hc_console_write,
 	[UMBRA_HC_SHUTDOWN] = hc_shutdown,
 	[UMBRA_HC_YIELD] = hc_yield,
+	[UMBRA_HC_SET_SHARED] = hc_set_shared,
+	[UMBRA_HC_SET_TRAP] = hc_set_trap,
+	[UMBRA_HC_SET_STACK] = hc_set_stack,
+	[UMBRA_HC_SET_TLS] = hc_set_tls,
+	[UMBRA_HC_HALT] = hc_halt,
+	[UMBRA_HC_SET_TIMER] = hc_set_timer,
+	[UMBRA_HC_IRQ_ENABLE] = hc_irq_enable,
 };
 
 void hypercall(struct guest *g, struct guest_regs *r)
@@ -66,5 +106,6 @@ void hypercall(struct guest *g, struct guest_regs *r)
 		guest_kill(g, "unknown hypercall %u", nr);
 		return;
 	}
+	g->hcalls[nr]++;
 	r->eax = (u32)hcalls[nr](g, r);
 }

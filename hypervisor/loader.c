@@ -2,6 +2,8 @@
 #include "cmdline.h"
 #include "console.h"
 #include "elf.h"
+#include "fpu.h"
+#include "timer.h"
 #include "guest.h"
 #include "guest_mem.h"
 #include "../arch/x86/cpu.h"
@@ -23,6 +25,7 @@
 struct module_args {
 	char name[UMBRA_NAME_MAX];
 	u32 mem;
+	u32 timeout_ms;		/* 0: none */
 };
 
 /* The hypervisor's keys on a module line; the rest is the guest's. */
@@ -44,6 +47,11 @@ static bool parse_module_args(const char *cmdline, unsigned index, struct module
 		return snprintf(why, whylen, "mem=%s: expected a whole number of pages between 1M and 1G",
 				val), false;
 	a->mem = (u32)mem;
+	a->timeout_ms = 0;
+	if (cmdline_get(cmdline, "timeout", val, sizeof(val)) &&
+	    (!parse_u32(val, &a->timeout_ms) || !a->timeout_ms))
+		return snprintf(why, whylen, "timeout=%s: expected milliseconds, at least 1", val),
+		       false;
 	return true;
 }
 
@@ -108,6 +116,9 @@ static bool load_one(const struct mb_module *m, unsigned index, const char *cmdl
 		return false;
 	}
 	set_boot_state(g, &e);
+	fpu_guest_init(g);
+	if (a.timeout_ms)
+		g->kill_deadline = rdtsc() + ms_to_tsc(a.timeout_ms);
 	kprintf("umbra: guest \"%s\" loaded: %u KiB, entry 0x%x\n", g->name,
 		g->mem_bytes / 1024, e.entry);
 	return true;

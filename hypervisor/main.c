@@ -6,6 +6,9 @@
  */
 #include "cmdline.h"
 #include "console.h"
+#include "fpu.h"
+#include "sched.h"
+#include "timer.h"
 #include "guest.h"
 #include "loader.h"
 #include "power.h"
@@ -22,7 +25,6 @@
 #include "../lib/panic.h"
 
 extern char _image_start[], _image_end[], _bss_start[];
-extern u64 boot_tsc;
 
 void kmain(u32 magic, const struct mb_info *mbi);
 
@@ -102,6 +104,8 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	kprintf("umbra: booting (%s paging)\n", pt_native.name);
 	desc_init();
 	pic_init();
+	/* Let guest processes ask for alignment checks with EFLAGS.AC. */
+	write_cr0(read_cr0() | CR0_AM);
 	if (magic != MB_BOOTLOADER_MAGIC)
 		panic("not started by a Multiboot loader (eax 0x%x)", magic);
 	if (mbi->flags & MB_INFO_CMDLINE)
@@ -109,6 +113,9 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	console_set_level(hv_opts.loglevel);
 	print_image();
 	setup_memory(mbi);
+	fpu_init();
+	timer_init();
+	sched_init(hv_opts.slice_ms);
 
 	free_before = frame_count(FRAME_FREE);
 	if (!(mbi->flags & MB_INFO_MODS) || !mbi->mods_count) {
@@ -120,7 +127,6 @@ void kmain(u32 magic, const struct mb_info *mbi)
 		power_off(false);
 	}
 	run_guests();
-	kprintf("umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
 	ok = summary(free_before);
 	kprintf("umbra: powering off: %s\n", ok ? "success" : "failure");
 	power_off(ok);

@@ -10,7 +10,7 @@
 #define DEBUG_EXIT_SUCCESS	0x10
 #define DEBUG_EXIT_FAILURE	0x11
 
-struct hv_options hv_opts = { .exit = EXIT_QEMU, .loglevel = LOG_INFO };
+struct hv_options hv_opts = { .exit = EXIT_QEMU, .loglevel = LOG_INFO, .slice_ms = 10 };
 
 void power_off(bool success)
 {

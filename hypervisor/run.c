@@ -1,107 +1,152 @@
 /*
- * The run loop. A guest keeps the CPU until it yields or ends: each turn
- * round the loop is one world switch into the guest and one trap back,
- * and the trap says what the guest needs (a hypercall, a shadow page,
- * nothing at all for an interrupt that was the hypervisor's).
+ * The run loop. A guest keeps the CPU until it yields, halts, ends or is
+ * preempted: each turn round the loop is one world switch into the guest
+ * and one trap back, and the trap says what the guest needs (a hypercall,
+ * a shadow page, an exception of its own handed back to it) or that the
+ * hypervisor needed the CPU (a real interrupt).
  *
  * While a guest has the CPU its registers live in the Switcher's register
- * page, where the trap saved them; they are copied to the guest only when
+ * page, where the trap saved them, and its gates, TLS entries and kernel
+ * stack are in the Switcher's tables; all of it is exchanged only when
  * another guest takes the CPU.
  */
 #include "run.h"
 #include "console.h"
+#include "fpu.h"
 #include "guest.h"
+#include "guest_desc.h"
 #include "hypercall.h"
+#include "reflect.h"
+#include "sched.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/switcher.h"
 #include "../arch/x86/trap.h"
-#include "../guest-abi/include/umbra/hypercall.h"
 #include "../lib/panic.h"
 
 u64 first_guest_tsc;
 
-static void guest_fault(struct guest *g, const struct guest_regs *r, u32 cr2)
+static void unhandled(struct guest *g, const struct guest_regs *r, u32 cr2)
 {
 	if (r->trapnum == VEC_PF)
-		guest_kill(g, "%s at eip 0x%x, address 0x%x, error code 0x%x",
-			   vector_name(r->trapnum), r->eip, cr2, r->errcode);
+		guest_kill(g, "unhandled page fault (vector 14) at eip 0x%x, address 0x%x, error code 0x%x",
+			   r->eip, cr2, r->errcode);
 	else if (vector_has_error_code(r->trapnum))
-		guest_kill(g, "%s (vector %u) at eip 0x%x, error code 0x%x",
+		guest_kill(g, "unhandled %s (vector %u) at eip 0x%x, error code 0x%x",
 			   vector_name(r->trapnum), r->trapnum, r->eip, r->errcode);
 	else
-		guest_kill(g, "%s (vector %u) at eip 0x%x",
+		guest_kill(g, "unhandled %s (vector %u) at eip 0x%x",
 			   vector_name(r->trapnum), r->trapnum, r->eip);
+}
+
+/* An exception that is the guest's own: hand it to its handler, or end it. */
+static void guest_exception(struct guest *g, struct guest_regs *r, u32 cr2)
+{
+	unsigned v = r->trapnum;
+
+	g->exits[EXIT_REFLECTED]++;
+	if (v == VEC_PF && g->shared)
+		g->shared->cr2 = cr2;
+	if (!reflect(g, r, v, vector_has_error_code(v), r->errcode))
+		unhandled(g, r, cr2);
 }
 
 static void handle_trap(struct guest *g, struct guest_regs *r)
 {
+	unsigned v = r->trapnum;
 	u32 cr2;
 
-	switch (r->trapnum) {
+	switch (v) {
 	case UMBRA_HCALL_VECTOR:
+		g->exits[EXIT_HYPERCALL]++;
 		hypercall(g, r);
 		return;
 	case VEC_PF:
 		cr2 = read_cr2();
-		if (!shadow_fault(g, cr2, r->errcode))
-			guest_fault(g, r, cr2);
+		if (shadow_fault(g, cr2, r->errcode))
+			g->exits[EXIT_SHADOW_FAULT]++;
+		else
+			guest_exception(g, r, cr2);
+		return;
+	case VEC_NM:
+		g->exits[EXIT_FPU]++;
+		fpu_trap(g);
 		return;
 	case VEC_NMI:
 		kprintf("umbra: NMI while guest \"%s\" ran; ignored\n", g->name);
 		return;
 	case VEC_DF:
 	case VEC_MC:
-		panic("%s while guest \"%s\" ran", vector_name(r->trapnum), g->name);
+		panic("%s while guest \"%s\" ran", vector_name(v), g->name);
 	}
-	if (r->trapnum >= VEC_IRQ0 && r->trapnum < VEC_IRQ0 + 16)
-		irq_dispatch(r->trapnum);
-	else
-		guest_fault(g, r, 0);
+	if (v >= VEC_IRQ0 && v < VEC_IRQ0 + 16) {
+		g->exits[EXIT_INTERRUPT]++;
+		irq_dispatch(v);
+	} else {
+		guest_exception(g, r, 0);
+	}
+}
+
+static void enter(struct guest *g, struct guest_regs *r)
+{
+	deliver_interrupts(g, r);
+	if (!first_guest_tsc) {
+		first_guest_tsc = rdtsc();
+		kprintf("umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
+	}
+	switcher_to_guest(shadow_cr3(g));
+	g->world_switches++;
+	if (g->shared)
+		g->shared->world_switches = g->world_switches;
 }
 
 static void run_vcpu(struct guest *g)
 {
 	struct guest_regs *r = SWITCHER_REGS;
+	u64 start = rdtsc();
 
 	current_guest = g;
 	*r = g->regs;
+	guest_desc_load(g);
+	fpu_enter(g);
+	sched_start_slice();
 	g->yielded = false;
-	while (g->state == GUEST_RUNNABLE && !g->yielded) {
-		if (!first_guest_tsc) {
-			first_guest_tsc = rdtsc();
-			if (!first_guest_tsc)
-				first_guest_tsc = 1;
-		}
-		switcher_to_guest(shadow_cr3(g));
-		g->world_switches++;
+	while (g->state == GUEST_RUNNABLE && !g->yielded && !sched_should_preempt()) {
+		enter(g, r);
 		handle_trap(g, r);
 	}
 	g->regs = *r;
+	g->run_tsc += rdtsc() - start;
 	current_guest = NULL;
-	if (g->state == GUEST_DEAD)
-		guest_destroy(g);
 }
 
-/* Round-robin: the next runnable guest after the one that ran last. */
-static struct guest *pick_next(unsigned *last)
+static void reap(void)
 {
-	for (unsigned n = 1; n <= MAX_GUESTS; n++) {
-		unsigned i = (*last + n) % MAX_GUESTS;
-
-		if (guests[i].state == GUEST_RUNNABLE) {
-			*last = i;
-			return &guests[i];
+	for (unsigned i = 0; i < MAX_GUESTS; i++)
+		if (guests[i].state == GUEST_DEAD) {
+			fpu_forget(&guests[i]);
+			guest_destroy(&guests[i]);
 		}
-	}
-	return NULL;
+}
+
+/* Nothing to run but someone asleep: wait for the next interrupt. */
+static void idle(void)
+{
+	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }
 
 void run_guests(void)
 {
-	unsigned last = MAX_GUESTS - 1;
 	struct guest *g;
 
-	while ((g = pick_next(&last)))
-		run_vcpu(g);
+	for (;;) {
+		reap();
+		g = sched_pick();
+		if (g)
+			run_vcpu(g);
+		else if (sched_any_halted())
+			idle();
+		else
+			break;
+	}
 }

@@ -9,4 +9,7 @@ void run_guests(void);
 /* TSC just before the first guest instruction ran (0 until then). */
 extern u64 first_guest_tsc;
 
+/* TSC at the hypervisor's first instruction (boot/multiboot.asm). */
+extern u64 boot_tsc;
+
 #endif

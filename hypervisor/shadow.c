@@ -1,4 +1,5 @@
 #include "shadow.h"
+#include "console.h"
 #include "guest.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/switcher.h"
@@ -6,6 +7,12 @@
 #include "../mm/pt.h"
 
 #define F	(&pt_native)
+
+/*
+ * The linear boot mapping is open to ring 3 as well: like a CPU with
+ * paging off, a guest without page tables has no user/supervisor split.
+ */
+#define LINEAR_FLAGS	(PTE_P | PTE_W | PTE_U | PTE_A | PTE_D)
 
 /* The shared Switcher table is linked into every shadow, never freed by one. */
 static bool is_switcher(unsigned level, unsigned index, pte_t e, void *ctx)
@@ -69,6 +76,13 @@ void shadow_destroy(struct guest *g)
 	s->top = MFN_NONE;
 }
 
+void shadow_print_stats(const struct guest *g)
+{
+	kprintf("umbra: guest \"%s\": shadow faults %llu, reflected faults %llu, shadow pages %u\n",
+		g->name, g->shadow.faults, g->exits[EXIT_REFLECTED],
+		frame_count_owned(FRAME_SHADOW, g->id));
+}
+
 u32 shadow_cr3(const struct guest *g)
 {
 	return g->shadow.top << PAGE_SHIFT;
@@ -106,7 +120,7 @@ bool shadow_fault(struct guest *g, gva_t va, u32 errcode)
 	if (old & PTE_P)
 		return false;
 	pte_set(F, t, pt_index(F, leaf, va),
-		((pte_t)guest_p2m(g, va >> PAGE_SHIFT) << PAGE_SHIFT) | PTE_P | PTE_W | PTE_A | PTE_D);
+		((pte_t)guest_p2m(g, va >> PAGE_SHIFT) << PAGE_SHIFT) | LINEAR_FLAGS);
 	g->shadow.faults++;
 	return true;
 }

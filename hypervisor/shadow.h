@@ -35,6 +35,9 @@ u32 shadow_cr3(const struct guest *g);
  */
 bool shadow_fault(struct guest *g, gva_t va, u32 errcode);
 
+/* One line of statistics for the debug keys. */
+void shadow_print_stats(const struct guest *g);
+
 /*
  * Translate a guest-virtual address the guest handed to a hypercall, for a
  * read (or a write if `write`). False if the guest has no such mapping.

@@ -139,6 +139,16 @@ u32 frame_count_guest(u8 guest)
 	return n;
 }
 
+u32 frame_count_owned(enum frame_owner owner, u8 guest)
+{
+	u32 n = 0;
+
+	for (mfn_t m = 0; m < nr_frames; m++)
+		if (frames[m].owner == owner && frames[m].guest == guest)
+			n++;
+	return n;
+}
+
 u32 frame_total(void)
 {
 	return nr_frames;

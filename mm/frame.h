@@ -48,6 +48,7 @@ void frame_put(mfn_t mfn);
 const struct frame *frame_info(mfn_t mfn);
 u32 frame_count(enum frame_owner owner);
 u32 frame_count_guest(u8 guest);
+u32 frame_count_owned(enum frame_owner owner, u8 guest);
 u32 frame_total(void);
 const char *frame_owner_name(enum frame_owner owner);
 

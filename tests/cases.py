@@ -71,7 +71,7 @@ CASES = [
     Case("console_huge", [(T + "console_bad.elf", "name=huge where=huge"), (HELLO, "name=good")],
          ok=False, expect=[r'guest "huge" killed: console_write: length 2147483647 exceeds 4096']),
     Case("null_deref", [(T + "null_deref.elf", "name=nullptr"), (HELLO, "name=good")], ok=False,
-         expect=[r'guest "nullptr" killed: page fault at eip 0x[0-9a-f]+, address 0x8, error code 0x0',
+         expect=[r'guest "nullptr" killed: unhandled page fault \(vector 14\) at eip 0x[0-9a-f]+, address 0x8, error code 0x0',
                  r'guest "good" shut down with exit code 0']),
     Case("no_modules", [], ok=False, expect=[r"no guest modules were given; nothing to run"]),
     Case("bad_options", [(HELLO, "name=good")], cmdline="exit=qemu loglevel=7 frobnicate=1",

@@ -74,6 +74,24 @@ static inline gate_desc_t gate_desc(u32 offset, u16 sel, u8 type, u8 dpl)
 	       ((u64)(offset >> 16) << 48);
 }
 
+static inline u32 gate_offset(gate_desc_t g) { return (u32)(g & 0xffff) | (u32)((g >> 48) << 16); }
+static inline u16 gate_selector(gate_desc_t g) { return (u16)(g >> 16); }
+static inline u8 gate_type(gate_desc_t g) { return (g >> 40) & 0x1f; }	/* with the S bit */
+static inline u8 desc_dpl(u64 d) { return (d >> 45) & 3; }
+static inline bool desc_present(u64 d) { return (d >> 47) & 1; }
+static inline u8 seg_access(seg_desc_t d) { return (u8)(d >> 40); }
+static inline u32 seg_base(seg_desc_t d)
+{
+	return (u32)((d >> 16) & 0xffffff) | (u32)((d >> 56) << 24);
+}
+/* The last byte the segment reaches, from its base, granularity applied. */
+static inline u32 seg_limit(seg_desc_t d)
+{
+	u32 limit = (u32)(d & 0xffff) | (u32)(((d >> 48) & 0xf) << 16);
+
+	return ((d >> 52) & SEG_G) ? (limit << 12) | 0xfff : limit;
+}
+
 /* The 32-bit task-state segment; umbra uses only the ring-0 stack fields. */
 struct tss {
 	u32 link;

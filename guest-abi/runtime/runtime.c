@@ -61,6 +61,17 @@ int umbra_printf(const char *fmt, ...)
 	return n;
 }
 
+int umbra_snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
 const char *umbra_arg(const struct umbra_boot_info *bi, const char *key, char *buf, size_t size)
 {
 	size_t klen = strlen(key);

@@ -43,6 +43,7 @@ void umbra_shutdown(uint32_t code) __attribute__((noreturn));
 /* printf to the guest's console; output is flushed at each newline. */
 int umbra_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int umbra_vprintf(const char *fmt, va_list ap);
+int umbra_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The value of key= on the guest's command line, or NULL. */
 const char *umbra_arg(const struct umbra_boot_info *bi, const char *key, char *buf, size_t size);
