@@ -135,12 +135,14 @@ deps:
 
 # --- tests ------------------------------------------------------------------
 
-HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+# -Wno-format: on x86_64 u64 is unsigned long, so the target's correct
+# "%llx" of a u64 warns here; the i386 build checks formats for real.
+HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format \
 	       -fsanitize=address,undefined -fno-sanitize-recover=all \
 	       -DUMBRA_HOSTED -DUMBRA_PAE=0 -I. -Iguest-abi/include
 HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
 HOST_LIB_SRCS := mm/frame.c mm/pt.c arch/x86/paging.c hypervisor/cmdline.c \
-		 hypervisor/elf.c lib/format.c tests/host/hosted.c
+		 hypervisor/elf.c tests/host/hosted.c
 
 $(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h
 	@mkdir -p $(@D)

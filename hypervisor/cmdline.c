@@ -92,7 +92,7 @@ bool parse_size(const char *s, u64 *out)
 	case 'm': case 'M': shift = 20; end++; break;
 	case 'g': case 'G': shift = 30; end++; break;
 	}
-	if (*end)
+	if (*end || v > (~0ull >> shift))
 		return false;
 	*out = v << shift;
 	return true;

@@ -146,7 +146,7 @@ bool elf_check(const u8 *img, u32 size, u32 mem_bytes, u32 paging,
 		struct elf32_phdr p;
 
 		memcpy(&p, img + h.phoff + i * sizeof(p), sizeof(p));
-		if (p.type == PT_LOAD && p.memsz && !check_load(&c, &p, i, mem_bytes, out))
+		if (p.type == PT_LOAD && (p.memsz || p.filesz) && !check_load(&c, &p, i, mem_bytes, out))
 			return false;
 		if (p.type == PT_NOTE && !note && in_image(&c, p.offset, p.filesz))
 			note = find_note(&c, &p, &desc);

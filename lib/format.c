@@ -133,17 +133,28 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'X':
 			put_num(&o, &sp, arg_unsigned(&args, sp.longs), 16, false, *fmt == 'X');
 			break;
-		case 'p':
-			put(&o, '0');
-			put(&o, 'x');
-			put_num(&o, &sp, (uintptr_t)va_arg(args, void *), 16, false, false);
+		case 'p': {
+			char tmp[24];
+
+			snprintf(tmp, sizeof(tmp), "0x%lx", (unsigned long)(uintptr_t)va_arg(args, void *));
+			put_str(&o, &sp, tmp);
 			break;
+		}
 		case 's':
 			put_str(&o, &sp, va_arg(args, const char *));
 			break;
-		case 'c':
-			put(&o, (char)va_arg(args, int));
+		case 'c': {
+			char tmp[2] = { (char)va_arg(args, int), '\0' };
+
+			if (!tmp[0]) {		/* a NUL is one character, not an empty string */
+				pad(&o, ' ', sp.left ? 0 : sp.width - 1);
+				put(&o, '\0');
+				pad(&o, ' ', sp.left ? sp.width - 1 : 0);
+			} else {
+				put_str(&o, &sp, tmp);
+			}
 			break;
+		}
 		case '\0':
 			fmt--;
 			break;

@@ -24,8 +24,9 @@ typedef u32 gva_t;	/* guest-virtual address */
 #define PAGE_MASK	(~(PAGE_SIZE - 1))
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
-#define ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((a) - 1))
+/* The mask takes x's type, so a 64-bit x keeps its upper half. */
+#define ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
 #define MIN(a, b)	((a) < (b) ? (a) : (b))
 #define MAX(a, b)	((a) > (b) ? (a) : (b))
 

@@ -103,7 +103,7 @@ mfn_t frame_alloc_zeroed(enum frame_owner owner, u8 guest)
 
 void frame_get(mfn_t mfn)
 {
-	BUG_ON(mfn >= nr_frames || frames[mfn].owner == FRAME_FREE);
+	BUG_ON(mfn >= nr_frames || frames[mfn].owner == FRAME_FREE || frames[mfn].refs == 0xffff);
 	frames[mfn].refs++;
 }
 
