@@ -72,7 +72,7 @@ static void free_memory(struct guest *g)
 	g->p2m_dir = MFN_NONE;
 }
 
-struct guest *guest_create(const char *name, u32 mem_bytes, char *why, size_t whylen)
+struct guest *guest_create(const char *name, u32 mem_bytes, u32 shadows, char *why, size_t whylen)
 {
 	struct guest *g = free_slot();
 	u8 id;
@@ -89,7 +89,7 @@ struct guest *guest_create(const char *name, u32 mem_bytes, char *why, size_t wh
 	g->mem_bytes = mem_bytes;
 	g->nr_pfns = mem_bytes >> PAGE_SHIFT;
 	g->p2m_dir = MFN_NONE;
-	if (!alloc_memory(g) || !shadow_init(g)) {
+	if (!alloc_memory(g) || !shadow_init(g, shadows)) {
 		snprintf(why, whylen, "not enough memory: %u KiB asked, %u KiB free",
 			 mem_bytes / 1024, (frame_count(FRAME_FREE) + frame_count_guest(id)) * 4);
 		guest_destroy(g);

@@ -79,7 +79,7 @@ struct guest {
 extern struct guest guests[MAX_GUESTS];
 
 /* A free slot with memory for mem_bytes, or NULL with the reason in why. */
-struct guest *guest_create(const char *name, u32 mem_bytes, char *why, size_t whylen);
+struct guest *guest_create(const char *name, u32 mem_bytes, u32 shadows, char *why, size_t whylen);
 
 /* Return every frame the guest holds; its slot keeps the name and result. */
 void guest_destroy(struct guest *g);

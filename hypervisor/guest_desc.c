@@ -1,6 +1,7 @@
 #include "guest_desc.h"
 #include "../arch/x86/switcher.h"
 #include "../arch/x86/switcher_layout.h"
+#include "../arch/x86/paging.h"
 #include "../mm/phys.h"
 #include "timer.h"
 
@@ -128,7 +129,7 @@ s32 hc_set_stack(struct guest *g, struct guest_regs *r)
 	g->esp1 = esp;
 	g->stack_pages = pages;
 	load_stack(g);
-	return 0;
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
 /* Why a TLS descriptor may not be installed, or NULL if it may. */
@@ -222,9 +223,13 @@ s32 hc_set_shared(struct guest *g, struct guest_regs *r)
 			   s->syscall_vector, UMBRA_HCALL_VECTOR);
 		return UMBRA_EINVAL;
 	}
-	if (s->kernel_base >= SWITCHER_BASE) {
-		guest_kill(g, "set_shared: kernel address 0x%x lies in the Switcher region",
-			   s->kernel_base);
+	if (s->kernel_base >= SWITCHER_BASE || s->kernel_base % pt_span(&pt_native, pt_native.levels - 2)) {
+		guest_kill(g, "set_shared: kernel address 0x%x must be a multiple of %u MiB below the Switcher",
+			   s->kernel_base, (unsigned)(pt_span(&pt_native, pt_native.levels - 2) >> 20));
+		return UMBRA_EINVAL;
+	}
+	if (!g->shadow.linear && s->kernel_base != g->kernel_base) {
+		guest_kill(g, "set_shared: the kernel address cannot change once page tables are in use");
 		return UMBRA_EINVAL;
 	}
 	g->shared = s;

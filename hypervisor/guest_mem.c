@@ -2,7 +2,7 @@
 #include "../mm/phys.h"
 #include "../lib/string.h"
 
-static void *gpa_ptr(const struct guest *g, gpa_t gpa)
+void *guest_phys_ptr(const struct guest *g, gpa_t gpa)
 {
 	return (u8 *)mfn_to_virt(guest_p2m(g, gpa >> PAGE_SHIFT)) + (gpa & ~PAGE_MASK);
 }
@@ -16,7 +16,7 @@ bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len)
 	while (len) {
 		u32 n = MIN(len, PAGE_SIZE - (dst & ~PAGE_MASK));
 
-		memcpy(gpa_ptr(g, dst), s, n);
+		memcpy(guest_phys_ptr(g, dst), s, n);
 		dst += n, s += n, len -= n;
 	}
 	return true;
@@ -34,9 +34,9 @@ static bool copy_virt(struct guest *g, gva_t va, u8 *buf, u32 len, bool write, g
 			return false;
 		}
 		if (write)
-			memcpy(gpa_ptr(g, gpa), buf, n);
+			memcpy(guest_phys_ptr(g, gpa), buf, n);
 		else
-			memcpy(buf, gpa_ptr(g, gpa), n);
+			memcpy(buf, guest_phys_ptr(g, gpa), n);
 		va += n, buf += n, len -= n;
 		if (len && !va) {	/* wrapped past 4 GiB */
 			*bad = va;

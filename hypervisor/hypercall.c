@@ -9,6 +9,7 @@
 #include "guest_desc.h"
 #include "guest_mem.h"
 #include "timer.h"
+#include "../arch/x86/paging.h"
 #include "../guest-abi/include/umbra/hypercall.h"
 
 typedef s32 (*hcall_fn)(struct guest *g, struct guest_regs *r);
@@ -84,6 +85,36 @@ static s32 hc_irq_enable(struct guest *g, struct guest_regs *r)
 	return 0;
 }
 
+static s32 hc_new_pgtable(struct guest *g, struct guest_regs *r)
+{
+	return shadow_new_pgtable(g, r->ebx);
+}
+
+static s32 hc_set_pte(struct guest *g, struct guest_regs *r)
+{
+	return shadow_set_entry(g, pt_native.levels - 1, r->ebx, r->ecx,
+				((u64)r->esi << 32) | r->edx);
+}
+
+static s32 hc_set_pmd(struct guest *g, struct guest_regs *r)
+{
+	if (pt_native.levels != 3)
+		return UMBRA_EINVAL;
+	return shadow_set_entry(g, 1, r->ebx, r->ecx, ((u64)r->esi << 32) | r->edx);
+}
+
+static s32 hc_set_pgd(struct guest *g, struct guest_regs *r)
+{
+	return shadow_set_pgd(g, r->ebx, r->ecx, ((u64)r->esi << 32) | r->edx);
+}
+
+static s32 hc_flush_tlb(struct guest *g, struct guest_regs *r)
+{
+	return shadow_flush(g, r->ebx, r->ecx);
+}
+
+static s32 hc_multicall(struct guest *g, struct guest_regs *r);
+
 static const hcall_fn hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_CONSOLE_WRITE] = hc_console_write,
 	[UMBRA_HC_SHUTDOWN] = hc_shutdown,
@@ -95,7 +126,69 @@ static const hcall_fn hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_HALT] = hc_halt,
 	[UMBRA_HC_SET_TIMER] = hc_set_timer,
 	[UMBRA_HC_IRQ_ENABLE] = hc_irq_enable,
+	[UMBRA_HC_NEW_PGTABLE] = hc_new_pgtable,
+	[UMBRA_HC_SET_PTE] = hc_set_pte,
+	[UMBRA_HC_SET_PMD] = hc_set_pmd,
+	[UMBRA_HC_SET_PGD] = hc_set_pgd,
+	[UMBRA_HC_FLUSH_TLB] = hc_flush_tlb,
+	[UMBRA_HC_MULTICALL] = hc_multicall,
 };
+
+/*
+ * A batch: many calls for one world switch. The list is copied in a chunk
+ * at a time (it is guest memory, and the guest may not change it under
+ * us), each call runs through the same table and checks as a single one,
+ * and the results are copied back.
+ */
+#define BATCH_CHUNK	32
+
+static s32 run_batch_chunk(struct guest *g, struct umbra_multicall *mc, u32 n)
+{
+	for (u32 i = 0; i < n; i++) {
+		struct guest_regs r = { .eax = mc[i].op, .ebx = mc[i].args[0], .ecx = mc[i].args[1],
+					.edx = mc[i].args[2], .esi = mc[i].args[3] };
+
+		if (mc[i].op >= UMBRA_HC_COUNT || !hcalls[mc[i].op] || mc[i].op == UMBRA_HC_MULTICALL) {
+			guest_kill(g, "multicall: entry %u: call %u cannot be batched", i, mc[i].op);
+			return UMBRA_EINVAL;
+		}
+		g->hcalls[mc[i].op]++;
+		mc[i].result = hcalls[mc[i].op](g, &r);
+		if (g->state != GUEST_RUNNABLE)
+			break;
+	}
+	return 0;
+}
+
+static s32 hc_multicall(struct guest *g, struct guest_regs *r)
+{
+	struct umbra_multicall mc[BATCH_CHUNK];
+	gva_t list = r->ebx, bad;
+	u32 count = r->ecx;
+
+	if (count > UMBRA_MULTICALL_MAX) {
+		guest_kill(g, "multicall: %u calls exceed the limit of %u", count, UMBRA_MULTICALL_MAX);
+		return UMBRA_EINVAL;
+	}
+	for (u32 done = 0; done < count; done += BATCH_CHUNK) {
+		u32 n = MIN(count - done, BATCH_CHUNK);
+		gva_t at = list + done * sizeof(mc[0]);
+
+		if (!guest_read_virt(g, mc, at, n * sizeof(mc[0]), &bad))
+			goto unmapped;
+		run_batch_chunk(g, mc, n);
+		if (g->state == GUEST_DEAD)
+			return UMBRA_EINVAL;
+		if (!guest_write_virt(g, at, mc, n * sizeof(mc[0]), &bad))
+			goto unmapped;
+		if (g->state != GUEST_RUNNABLE)
+			break;	/* halted: the rest is not run */
+	}
+	return (s32)count;
+unmapped:
+	guest_kill(g, "multicall: list 0x%x+%u is not mapped at 0x%x", list, count, bad);
+	return UMBRA_EINVAL;
+}
 
 void hypercall(struct guest *g, struct guest_regs *r)
 {

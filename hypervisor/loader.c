@@ -26,6 +26,7 @@ struct module_args {
 	char name[UMBRA_NAME_MAX];
 	u32 mem;
 	u32 timeout_ms;		/* 0: none */
+	u32 shadows;		/* cached shadow top levels */
 };
 
 /* The hypervisor's keys on a module line; the rest is the guest's. */
@@ -47,6 +48,10 @@ static bool parse_module_args(const char *cmdline, unsigned index, struct module
 		return snprintf(why, whylen, "mem=%s: expected a whole number of pages between 1M and 1G",
 				val), false;
 	a->mem = (u32)mem;
+	a->shadows = SHADOW_DEFAULT;
+	if (cmdline_get(cmdline, "shadows", val, sizeof(val)) &&
+	    (!parse_u32(val, &a->shadows) || a->shadows < 1 || a->shadows > SHADOW_MAX))
+		return snprintf(why, whylen, "shadows=%s: expected 1 to %u", val, SHADOW_MAX), false;
 	a->timeout_ms = 0;
 	if (cmdline_get(cmdline, "timeout", val, sizeof(val)) &&
 	    (!parse_u32(val, &a->timeout_ms) || !a->timeout_ms))
@@ -105,7 +110,7 @@ static bool load_one(const struct mb_module *m, unsigned index, const char *cmdl
 		return snprintf(why, whylen, "module end before its start"), false;
 	if (!elf_check(img, m->end - m->start, a.mem, NATIVE_PAGING, &e, why, whylen))
 		return false;
-	g = guest_create(a.name, a.mem, why, whylen);
+	g = guest_create(a.name, a.mem, a.shadows, why, whylen);
 	if (!g)
 		return false;
 	strlcpy(g->cmdline, cmdline, sizeof(g->cmdline));

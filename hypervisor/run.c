@@ -63,10 +63,16 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 		return;
 	case VEC_PF:
 		cr2 = read_cr2();
-		if (shadow_fault(g, cr2, r->errcode))
+		switch (shadow_fault(g, cr2, r->errcode, &r->errcode)) {
+		case FAULT_FIXED:
 			g->exits[EXIT_SHADOW_FAULT]++;
-		else
+			break;
+		case FAULT_GUEST:
 			guest_exception(g, r, cr2);
+			break;
+		case FAULT_KILLED:
+			break;
+		}
 		return;
 	case VEC_NM:
 		g->exits[EXIT_FPU]++;

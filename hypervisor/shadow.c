@@ -1,12 +1,45 @@
+/*
+ * Shadow page tables (see shadow.h for the shape of things).
+ *
+ * The invariants, which every function here keeps:
+ *
+ *  1. A present shadow entry never allows more than the guest's own tables
+ *     allow at that moment, as far as the guest has told us: same frame
+ *     (translated to a machine frame), user only if every guest level says
+ *     user, writable only if every level says writable AND the guest's leaf
+ *     entry is already dirty. The last part is what keeps dirty bits true:
+ *     the first write to a clean page faults, and we set D in the guest's
+ *     entry before making the shadow writable. A is set the same way when a
+ *     shadow entry is first made.
+ *
+ *  2. Every guest entry is checked before anything is built from it.
+ *
+ *  3. Shadow tables are edited only while the guest is not running, and
+ *     entering the guest reloads CR3, which flushes every TLB entry the
+ *     shadows can have (they never set the global bit). So no invlpg is
+ *     needed here, and PAE's top-level entries, which the CPU caches at
+ *     the CR3 load, never change once a top level exists.
+ *
+ *  4. Frames are reference counted: a shadow table holds one reference for
+ *     each table linking it. Kernel leaf tables are linked from every
+ *     cached top level plus their own list; the Switcher's table from
+ *     every top level. Dropping a top level drops exactly its references.
+ */
 #include "shadow.h"
 #include "console.h"
 #include "guest.h"
+#include "guest_mem.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/switcher.h"
+#include "../guest-abi/include/umbra/hypercall.h"
 #include "../mm/phys.h"
 #include "../mm/pt.h"
+#include "../lib/string.h"
 
 #define F	(&pt_native)
+#define LEAF	(F->levels - 1u)	/* level of the tables holding page entries */
+#define DIR	(F->levels - 2u)	/* level whose entries link leaf tables */
+#define LINEAR_CR3	((gpa_t)-2)
 
 /*
  * The linear boot mapping is open to ring 3 as well: like a CPU with
@@ -14,113 +47,551 @@
  */
 #define LINEAR_FLAGS	(PTE_P | PTE_W | PTE_U | PTE_A | PTE_D)
 
-/* The shared Switcher table is linked into every shadow, never freed by one. */
-static bool is_switcher(unsigned level, unsigned index, pte_t e, void *ctx)
+/* Error code bits of a page fault (Intel SDM vol. 3, 4.7). */
+#define PF_P		1u
+#define PF_W		2u
+#define PF_U		4u
+
+static pte_t link(mfn_t m, unsigned level)
 {
-	(void)level, (void)index, (void)ctx;
-	return pte_mfn(F, e) == switcher_guest_pt();
+	return ((pte_t)m << PAGE_SHIFT) | pt_link_flags(F, level);
 }
 
-static mfn_t shadow_frame(struct guest *g)
+/* ---- kernel leaf tables, shared by every top level ---------------------- */
+
+static bool is_kernel(const struct guest *g, gva_t va)
 {
-	return frame_alloc_zeroed(FRAME_SHADOW, g->id);
+	return !g->shadow.linear && g->kernel_base && va >= g->kernel_base;
+}
+
+static mfn_t *kernel_pt(struct guest *g, gva_t va)
+{
+	u32 slot = va >> F->level[DIR].shift;
+	mfn_t *list = mfn_to_virt(g->shadow.kernel_pts[slot / P2M_PER_PAGE]);
+
+	return &list[slot % P2M_PER_PAGE];
+}
+
+/* The table at DIR in top t covering va; it always exists. */
+static void *dir_table(struct guest *g, struct shadow_top *t, gva_t va)
+{
+	return pt_table_at(F, mfn_to_virt(t->top), DIR, va, false, FRAME_SHADOW, g->id);
+}
+
+static void link_kernel_pt(struct guest *g, struct shadow_top *t, gva_t va, mfn_t m)
+{
+	pte_set(F, dir_table(g, t, va), pt_index(F, DIR, va), link(m, DIR));
+	frame_get(m);
+}
+
+/* The shadow leaf table for va in t; made (and linked) if `create`. */
+static void *leaf_table(struct guest *g, struct shadow_top *t, gva_t va, bool create)
+{
+	struct shadow *s = &g->shadow;
+	mfn_t *slot;
+
+	if (!is_kernel(g, va))
+		return pt_table_at(F, mfn_to_virt(t->top), LEAF, va, create, FRAME_SHADOW, g->id);
+	slot = kernel_pt(g, va);
+	if (!*slot) {
+		mfn_t m;
+
+		if (!create || (m = frame_alloc_zeroed(FRAME_SHADOW, g->id)) == MFN_NONE)
+			return NULL;
+		*slot = m;
+		for (unsigned i = 0; i < s->ntops; i++)
+			if (s->tops[i].cr3 != NO_TABLE)
+				link_kernel_pt(g, &s->tops[i], va, m);
+	}
+	return mfn_to_virt(*slot);
+}
+
+/* ---- top levels --------------------------------------------------------- */
+
+static void free_top(struct shadow_top *t)
+{
+	if (t->cr3 == NO_TABLE)
+		return;
+	pt_put_tree(F, t->top, 0);
+	t->cr3 = NO_TABLE;
 }
 
 /*
- * PAE loads the four top-level entries into the CPU with CR3 and does not
- * look at them again, so a shadow keeps all four present from the start,
- * each pointing at a directory of its own that may simply be empty.
+ * A new top level: PAE's four directories made at once (see invariant 3),
+ * the Switcher linked, and every kernel leaf table that exists linked.
  */
-static bool fill_top(struct guest *g, void *top)
+static bool alloc_top(struct guest *g, struct shadow_top *t, gpa_t cr3)
 {
-	if (F->levels != 3)
-		return true;
-	for (unsigned i = 0; i < F->level[0].entries; i++) {
-		mfn_t m = shadow_frame(g);
+	unsigned sl = F->switcher_level;
+	void *top, *sw;
+
+	t->top = frame_alloc_zeroed(FRAME_SHADOW, g->id);
+	if (t->top == MFN_NONE)
+		return false;
+	t->cr3 = cr3;
+	top = mfn_to_virt(t->top);
+	for (unsigned i = 0; DIR > 0 && i < F->level[0].entries; i++) {
+		mfn_t m = frame_alloc_zeroed(FRAME_SHADOW, g->id);
 
 		if (m == MFN_NONE)
 			return false;
-		pte_set(F, top, i, ((pte_t)m << PAGE_SHIFT) | pt_link_flags(F, 0));
+		pte_set(F, top, i, link(m, 0));
 	}
+	sw = pt_table_at(F, top, sl, F->switcher_base, false, FRAME_SHADOW, g->id);
+	pte_set(F, sw, pt_index(F, sl, F->switcher_base), link(switcher_guest_pt(), sl));
+	frame_get(switcher_guest_pt());
+	for (u64 va = g->kernel_base; !g->shadow.linear && g->kernel_base && va < F->switcher_base;
+	     va += pt_span(F, DIR))
+		if (*kernel_pt(g, (u32)va))
+			link_kernel_pt(g, t, (u32)va, *kernel_pt(g, (u32)va));
 	return true;
 }
 
-static void link_switcher(void *top)
+static struct shadow_top *find_top(struct shadow *s, gpa_t cr3)
 {
-	unsigned l = F->switcher_level;
-	void *t = pt_table_at(F, top, l, F->switcher_base, false, FRAME_SHADOW, NO_GUEST);
-
-	pte_set(F, t, pt_index(F, l, F->switcher_base),
-		((pte_t)switcher_guest_pt() << PAGE_SHIFT) | pt_link_flags(F, l));
+	for (unsigned i = 0; i < s->ntops; i++)
+		if (s->tops[i].cr3 == cr3)
+			return &s->tops[i];
+	return NULL;
 }
 
-bool shadow_init(struct guest *g)
+/* An unused slot, or the least recently used top level, thrown out. */
+static struct shadow_top *victim(struct shadow *s)
+{
+	struct shadow_top *v = &s->tops[0];
+
+	for (unsigned i = 0; i < s->ntops; i++) {
+		if (s->tops[i].cr3 == NO_TABLE)
+			return &s->tops[i];
+		if (s->tops[i].used < v->used)
+			v = &s->tops[i];
+	}
+	free_top(v);
+	s->evictions++;
+	return v;
+}
+
+bool shadow_init(struct guest *g, u32 ntops)
 {
 	struct shadow *s = &g->shadow;
 
+	for (unsigned i = 0; i < SHADOW_MAX; i++)
+		s->tops[i].cr3 = NO_TABLE;
+	s->ntops = ntops;
+	for (unsigned i = 0; i < ARRAY_SIZE(s->kernel_pts); i++) {
+		s->kernel_pts[i] = frame_alloc_zeroed(FRAME_SHADOW, g->id);
+		if (s->kernel_pts[i] == MFN_NONE)
+			return false;
+	}
 	s->linear = true;
-	s->top = shadow_frame(g);
-	if (s->top == MFN_NONE || !fill_top(g, mfn_to_virt(s->top)))
-		return false;
-	link_switcher(mfn_to_virt(s->top));
-	return true;
+	s->cur = &s->tops[0];
+	return alloc_top(g, s->cur, LINEAR_CR3);
 }
 
 void shadow_destroy(struct guest *g)
 {
 	struct shadow *s = &g->shadow;
 
-	if (!s->top || s->top == MFN_NONE)
-		return;
-	pt_free_tree(F, s->top, 0, is_switcher, NULL);
-	s->top = MFN_NONE;
-}
+	if (!s->ntops)
+		return;		/* never initialised */
+	for (unsigned i = 0; i < SHADOW_MAX; i++)
+		free_top(&s->tops[i]);
+	for (unsigned i = 0; i < ARRAY_SIZE(s->kernel_pts); i++) {
+		mfn_t *list;
 
-void shadow_print_stats(const struct guest *g)
-{
-	kprintf("umbra: guest \"%s\": shadow faults %llu, reflected faults %llu, shadow pages %u\n",
-		g->name, g->shadow.faults, g->exits[EXIT_REFLECTED],
-		frame_count_owned(FRAME_SHADOW, g->id));
+		if (!s->kernel_pts[i] || s->kernel_pts[i] == MFN_NONE)
+			continue;
+		list = mfn_to_virt(s->kernel_pts[i]);
+		for (unsigned j = 0; j < P2M_PER_PAGE; j++)
+			if (list[j])
+				frame_put(list[j]);
+		frame_put(s->kernel_pts[i]);
+		s->kernel_pts[i] = MFN_NONE;
+	}
 }
 
 u32 shadow_cr3(const struct guest *g)
 {
-	return g->shadow.top << PAGE_SHIFT;
+	return g->shadow.cur->top << PAGE_SHIFT;
 }
+
+/* ---- the guest's own tables --------------------------------------------- */
+
+struct gwalk {
+	gpa_t at[PT_MAX_LEVELS];	/* where each entry lives in guest memory */
+	pte_t e[PT_MAX_LEVELS];
+	bool write, user;		/* what the levels walked allow together */
+};
+
+static pte_t gread(struct guest *g, gpa_t a)
+{
+	void *p = guest_phys_ptr(g, a);
+
+	return F->entry_bytes == 8 ? *(u64 *)p : *(u32 *)p;
+}
+
+static void gwrite(struct guest *g, gpa_t a, pte_t v)
+{
+	void *p = guest_phys_ptr(g, a);
+
+	if (F->entry_bytes == 8)
+		*(u64 *)p = v;
+	else
+		*(u32 *)p = (u32)v;
+}
+
+/* Check a present guest entry at `level`; kill the guest if it is bad. */
+static bool check_entry(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
+{
+	pte_t reserved = e & ~(F->level[level].allowed | F->addr_mask);
+	u64 frame = (e & F->addr_mask) >> PAGE_SHIFT;
+
+	if (level < LEAF && level > 0 && (e & PTE_PS))
+		guest_kill(g, "%s: entry 0x%llx for 0x%x is a large page; umbra supports 4 KiB pages only",
+			   who, e, va);
+	else if (reserved)
+		guest_kill(g, "%s: entry 0x%llx for 0x%x sets reserved or non-table bits 0x%llx",
+			   who, e, va, reserved);
+	else if (frame >= g->nr_pfns)
+		guest_kill(g, "%s: entry 0x%llx for 0x%x: frame 0x%llx beyond limit 0x%x",
+			   who, e, va, frame, g->nr_pfns);
+	else
+		return true;
+	return false;
+}
+
+/*
+ * Walk the guest's tables for va from its top-level table at cr3, down to
+ * (not including) level `stop`. Returns the level of the first entry that
+ * is not present, `stop` if all were, or -1 if an entry was bad (the guest
+ * is then dead).
+ */
+static int guest_walk(struct guest *g, const char *who, gpa_t cr3, gva_t va, unsigned stop,
+		      struct gwalk *w)
+{
+	gpa_t table = cr3;
+
+	w->write = w->user = true;
+	for (unsigned l = 0; l < stop; l++) {
+		pte_t e;
+
+		w->at[l] = table + pt_index(F, l, va) * F->entry_bytes;
+		w->e[l] = e = gread(g, w->at[l]);
+		if (!(e & PTE_P))
+			return (int)l;
+		if (!check_entry(g, who, l, va, e))
+			return -1;
+		if (F->levels == 2 || l > 0) {
+			w->write &= !!(e & PTE_W);
+			w->user &= !!(e & PTE_U);
+		}
+		table = pte_addr(F, e);
+	}
+	return (int)stop;
+}
+
+/* Set A on every level walked (PAE's top level has none) and D if writing. */
+static void set_accessed(struct guest *g, struct gwalk *w, bool write)
+{
+	for (unsigned l = (F->levels == 3); l < F->levels; l++) {
+		pte_t e = w->e[l] | PTE_A | (l == LEAF && write ? PTE_D : 0);
+
+		if (e != w->e[l]) {
+			w->e[l] = e;
+			gwrite(g, w->at[l], e);
+		}
+	}
+}
+
+static pte_t make_spte(const struct guest *g, pte_t gpte, bool write, bool user)
+{
+	mfn_t m = guest_p2m(g, (pfn_t)(pte_addr(F, gpte) >> PAGE_SHIFT));
+	pte_t s = ((pte_t)m << PAGE_SHIFT) | PTE_P | PTE_A | PTE_D | (gpte & (PTE_PWT | PTE_PCD));
+
+	if (user)
+		s |= PTE_U;
+	if (write && (gpte & PTE_D))
+		s |= PTE_W;
+	return s;
+}
+
+/* Make the shadow entry for va in t from a complete walk. */
+static bool fill(struct guest *g, struct shadow_top *t, gva_t va, struct gwalk *w, bool write)
+{
+	void *table;
+
+	set_accessed(g, w, write);
+	table = leaf_table(g, t, va, true);
+	if (!table) {
+		guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
+		return false;
+	}
+	pte_set(F, table, pt_index(F, LEAF, va), make_spte(g, w->e[LEAF], w->write, w->user));
+	return true;
+}
+
+/* ---- faults and translations -------------------------------------------- */
 
 static bool linear_ok(const struct guest *g, gva_t va)
 {
 	return va >= PAGE_SIZE && va < g->mem_bytes;
 }
 
+static enum fault_result linear_fault(struct guest *g, gva_t va, u32 error, u32 *guest_error)
+{
+	void *t;
+
+	*guest_error = error;
+	if (!linear_ok(g, va))
+		return FAULT_GUEST;
+	t = leaf_table(g, g->shadow.cur, va, true);
+	if (!t) {
+		guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
+		return FAULT_KILLED;
+	}
+	if (pte_get(F, t, pt_index(F, LEAF, va)) & PTE_P)
+		return FAULT_GUEST;
+	pte_set(F, t, pt_index(F, LEAF, va),
+		((pte_t)guest_p2m(g, va >> PAGE_SHIFT) << PAGE_SHIFT) | LINEAR_FLAGS);
+	g->shadow.faults++;
+	return FAULT_FIXED;
+}
+
+/*
+ * The error code the guest would have seen: W and U are the access's, as
+ * the CPU reported them; P says whether the guest's own translation was
+ * present, which the CPU, looking at the shadow, could not know.
+ */
+enum fault_result shadow_fault(struct guest *g, gva_t va, u32 error, u32 *guest_error)
+{
+	struct shadow *s = &g->shadow;
+	bool write = error & PF_W, user = error & PF_U;
+	struct gwalk w;
+	int r;
+
+	if (s->linear)
+		return linear_fault(g, va, error, guest_error);
+	r = guest_walk(g, "page fault", s->cur->cr3, va, F->levels, &w);
+	if (r < 0)
+		return FAULT_KILLED;
+	if (r < (int)F->levels || (write && !w.write) || (user && !w.user)) {
+		*guest_error = (error & ~PF_P) | (r == (int)F->levels ? PF_P : 0);
+		s->reflected++;
+		return FAULT_GUEST;
+	}
+	if (!fill(g, s->cur, va, &w, write))
+		return FAULT_KILLED;
+	s->faults++;
+	return FAULT_FIXED;
+}
+
 bool shadow_translate(struct guest *g, gva_t va, bool write, gpa_t *gpa)
 {
-	(void)write;
-	if (!linear_ok(g, va))
+	struct gwalk w;
+
+	if (g->shadow.linear) {
+		*gpa = va;
+		return linear_ok(g, va);
+	}
+	if (va >= F->switcher_base ||
+	    guest_walk(g, "hypercall buffer", g->shadow.cur->cr3, va, F->levels, &w) != (int)F->levels ||
+	    (write && !w.write))
 		return false;
-	*gpa = va;
+	set_accessed(g, &w, write);
+	*gpa = pte_addr(F, w.e[LEAF]) | (va & ~PAGE_MASK);
 	return true;
 }
 
-bool shadow_fault(struct guest *g, gva_t va, u32 errcode)
+bool shadow_pin_stack(struct guest *g)
 {
-	unsigned leaf = F->levels - 1;
-	void *t;
-	pte_t old;
+	struct shadow *s = &g->shadow;
 
-	(void)errcode;
-	if (!linear_ok(g, va))
-		return false;
-	t = pt_table_at(F, mfn_to_virt(g->shadow.top), leaf, va, true, FRAME_SHADOW, g->id);
-	if (!t) {
-		guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
+	if (s->linear || !g->ss1)
 		return true;
+	for (u32 i = 1; i <= g->stack_pages; i++) {
+		gva_t va = g->esp1 - i * PAGE_SIZE;
+		struct gwalk w;
+		int r = guest_walk(g, "kernel stack", s->cur->cr3, va, F->levels, &w);
+
+		if (r < 0)
+			return false;
+		if (r < (int)F->levels || !w.write) {
+			guest_kill(g, "kernel stack page 0x%x is not mapped writable by page table 0x%x",
+				   va, s->cur->cr3);
+			return false;
+		}
+		if (!fill(g, s->cur, va, &w, true))
+			return false;
 	}
-	old = pte_get(F, t, pt_index(F, leaf, va));
-	if (old & PTE_P)
-		return false;
-	pte_set(F, t, pt_index(F, leaf, va),
-		((pte_t)guest_p2m(g, va >> PAGE_SHIFT) << PAGE_SHIFT) | LINEAR_FLAGS);
-	g->shadow.faults++;
 	return true;
+}
+
+/* ---- the page-table hypercalls ------------------------------------------ */
+
+static bool valid_top(const struct guest *g, gpa_t cr3)
+{
+	u32 size = F->level[0].entries * F->entry_bytes;
+
+	return cr3 % (F->levels == 3 ? 32 : PAGE_SIZE) == 0 && cr3 < g->mem_bytes &&
+	       g->mem_bytes - cr3 >= size;
+}
+
+s32 shadow_new_pgtable(struct guest *g, gpa_t cr3)
+{
+	struct shadow *s = &g->shadow;
+	struct shadow_top *t;
+
+	if (!valid_top(g, cr3)) {
+		guest_kill(g, "new_pgtable: 0x%x is not a %s top-level table inside guest memory",
+			   cr3, F->name);
+		return UMBRA_EINVAL;
+	}
+	if (s->linear) {
+		free_top(s->cur);
+		s->linear = false;
+	}
+	t = find_top(s, cr3);
+	if (!t) {
+		t = victim(s);
+		if (!alloc_top(g, t, cr3)) {
+			free_top(t);
+			guest_kill(g, "out of memory for shadow page tables (new_pgtable 0x%x)", cr3);
+			return UMBRA_ENOMEM;
+		}
+	}
+	t->used = ++s->clock;
+	s->cur = t;
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+/* Throw away the shadow leaf tables for [start, end) in the top for cr3. */
+static void drop_leaf_tables(struct guest *g, struct shadow_top *t, u64 start, u64 end)
+{
+	for (u64 va = start; va < end && va < F->switcher_base; va += pt_span(F, DIR)) {
+		if (is_kernel(g, (u32)va)) {
+			if (*kernel_pt(g, (u32)va))
+				memset(mfn_to_virt(*kernel_pt(g, (u32)va)), 0, PAGE_SIZE);
+		} else if (t) {
+			void *d = dir_table(g, t, (u32)va);
+			unsigned i = pt_index(F, DIR, (u32)va);
+			pte_t e = pte_get(F, d, i);
+
+			if (e & PTE_P) {
+				pte_set(F, d, i, 0);
+				pt_put_tree(F, pte_mfn(F, e), LEAF);
+			}
+		}
+	}
+}
+
+/*
+ * SET_PTE (level LEAF) and SET_PMD (level DIR, PAE): store the value in
+ * the guest's table and bring the shadows in line. A leaf the guest has
+ * already marked accessed is shadowed at once, saving the fault that would
+ * follow (most kernels set A and D themselves when they map a page).
+ */
+s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 value)
+{
+	const char *who = level == LEAF ? "set_pte" : "set_pmd";
+	struct gwalk w;
+	int r;
+
+	if (va >= F->switcher_base) {
+		guest_kill(g, "%s: 0x%x lies in the Switcher region", who, va);
+		return UMBRA_EINVAL;
+	}
+	if (!valid_top(g, cr3)) {
+		guest_kill(g, "%s: top-level table 0x%x is outside guest memory", who, cr3);
+		return UMBRA_EINVAL;
+	}
+	if ((value & PTE_P) && !check_entry(g, who, level, va, value))
+		return UMBRA_EINVAL;
+	r = guest_walk(g, who, cr3, va, level, &w);
+	if (r < 0)
+		return UMBRA_EINVAL;
+	if (r < (int)level)
+		return UMBRA_EINVAL;	/* the table that would hold it is not linked */
+	w.at[level] = (r ? pte_addr(F, w.e[level - 1]) : cr3) + pt_index(F, level, va) * F->entry_bytes;
+	gwrite(g, w.at[level], value);
+	if (g->shadow.linear)
+		return 0;
+	if (level == DIR) {
+		drop_leaf_tables(g, find_top(&g->shadow, cr3), va, (u64)va + 1);
+	} else {
+		struct shadow_top *t = is_kernel(g, va) ? g->shadow.cur : find_top(&g->shadow, cr3);
+		void *table = t ? leaf_table(g, t, va, false) : NULL;
+
+		if (table) {
+			bool ready = (value & PTE_P) && (value & PTE_A);
+
+			w.e[LEAF] = value;
+			pte_set(F, table, pt_index(F, LEAF, va),
+				ready ? make_spte(g, value, w.write && (value & PTE_W),
+						  w.user && (value & PTE_U)) : 0);
+		}
+	}
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)
+{
+	u64 start = (u64)index << F->level[0].shift;
+
+	if (index >= F->level[0].entries || start >= F->switcher_base) {
+		guest_kill(g, "set_pgd: index %u out of range (0-%u)", index,
+			   (unsigned)((F->switcher_base - 1) >> F->level[0].shift));
+		return UMBRA_EINVAL;
+	}
+	if (!valid_top(g, cr3)) {
+		guest_kill(g, "set_pgd: top-level table 0x%x is outside guest memory", cr3);
+		return UMBRA_EINVAL;
+	}
+	if ((value & PTE_P) && !check_entry(g, "set_pgd", 0, (u32)start, value))
+		return UMBRA_EINVAL;
+	gwrite(g, cr3 + index * F->entry_bytes, value);
+	if (g->shadow.linear)
+		return 0;
+	drop_leaf_tables(g, find_top(&g->shadow, cr3), start, start + pt_span(F, 0));
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+s32 shadow_flush(struct guest *g, u32 kind, gva_t va)
+{
+	struct shadow *s = &g->shadow;
+	u32 user_end = g->kernel_base ? g->kernel_base : F->switcher_base;
+	void *table;
+
+	if (s->linear)
+		return kind <= UMBRA_FLUSH_ALL ? 0 : UMBRA_EINVAL;
+	switch (kind) {
+	case UMBRA_FLUSH_ONE:
+		if (va < F->switcher_base && (table = leaf_table(g, s->cur, va, false)))
+			pte_set(F, table, pt_index(F, LEAF, va), 0);
+		return 0;
+	case UMBRA_FLUSH_USER:
+		drop_leaf_tables(g, s->cur, 0, user_end);
+		break;
+	case UMBRA_FLUSH_ALL:
+		for (unsigned i = 0; i < s->ntops; i++)
+			if (s->tops[i].cr3 != NO_TABLE)
+				drop_leaf_tables(g, &s->tops[i], 0, user_end);
+		drop_leaf_tables(g, NULL, user_end, F->switcher_base);
+		break;
+	default:
+		return UMBRA_EINVAL;
+	}
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+void shadow_print_stats(const struct guest *g)
+{
+	const struct shadow *s = &g->shadow;
+	unsigned cached = 0;
+
+	for (unsigned i = 0; i < s->ntops; i++)
+		cached += s->tops[i].cr3 != NO_TABLE;
+	kprintf("umbra: guest \"%s\": shadow faults %llu, reflected faults %llu, evictions %llu, "
+		"top levels %u/%u, shadow pages %u%s\n", g->name, s->faults, s->reflected,
+		s->evictions, cached, s->ntops, frame_count_owned(FRAME_SHADOW, g->id),
+		s->linear ? " (linear boot mapping)" : "");
 }

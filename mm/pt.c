@@ -28,22 +28,19 @@ void *pt_table_at(const struct pt_format *f, void *top, unsigned level, u32 va,
 	return table;
 }
 
-void pt_free_tree(const struct pt_format *f, mfn_t table, unsigned level,
-		  bool (*skip)(unsigned level, unsigned index, pte_t e, void *ctx),
-		  void *ctx)
+void pt_put_tree(const struct pt_format *f, mfn_t table, unsigned level)
 {
 	void *t = mfn_to_virt(table);
 
-	if (level + 1 < f->levels) {
-		for (unsigned i = 0; i < f->level[level].entries; i++) {
-			pte_t e = pte_get(f, t, i);
+	if (frame_info(table)->refs > 1 || level + 1 == f->levels) {
+		frame_put(table);
+		return;
+	}
+	for (unsigned i = 0; i < f->level[level].entries; i++) {
+		pte_t e = pte_get(f, t, i);
 
-			if (!(e & PTE_P) || (level > 0 && (e & PTE_PS)))
-				continue;
-			if (skip && skip(level, i, e, ctx))
-				continue;
-			pt_free_tree(f, pte_mfn(f, e), level + 1, skip, ctx);
-		}
+		if ((e & PTE_P) && !(level > 0 && (e & PTE_PS)))
+			pt_put_tree(f, pte_mfn(f, e), level + 1);
 	}
 	frame_put(table);
 }

@@ -30,13 +30,13 @@ static inline pte_t pt_link_flags(const struct pt_format *f, unsigned level)
 }
 
 /*
- * Free every table below `table` (a table at `level`), then `table`
- * itself. Leaf entries and large pages point to frames the tables do not
- * own and are left alone; entries for which `skip` returns true are not
- * followed (shared kernel tables, the Switcher's table).
+ * Drop a reference to `table` (a table at `level`); when it was the last,
+ * do the same for every table it links, then free it. Leaf entries and
+ * large pages point to frames the tables do not own and are left alone.
+ * A table linked from several places (a shared kernel table, the
+ * Switcher's) holds a reference for each link and so outlives them all
+ * but the last.
  */
-void pt_free_tree(const struct pt_format *f, mfn_t table, unsigned level,
-		  bool (*skip)(unsigned level, unsigned index, pte_t e, void *ctx),
-		  void *ctx);
+void pt_put_tree(const struct pt_format *f, mfn_t table, unsigned level);
 
 #endif

@@ -12,6 +12,8 @@
 #ifndef UMBRA_HYPERCALL_H
 #define UMBRA_HYPERCALL_H
 
+#include <stdint.h>
+
 #define UMBRA_HCALL_VECTOR	0x82
 
 enum umbra_hcall {
@@ -25,8 +27,49 @@ enum umbra_hcall {
 	UMBRA_HC_HALT		= 8,	/* sleep until a virtual interrupt is pending */
 	UMBRA_HC_SET_TIMER	= 9,	/* ebx = low, ecx = high dword of ns from now; 0 cancels */
 	UMBRA_HC_IRQ_ENABLE	= 10,	/* deliver pending interrupts (after irq_enabled = 1) */
+	UMBRA_HC_NEW_PGTABLE	= 11,	/* ebx = gpa of the new top-level table (the guest's CR3) */
+	UMBRA_HC_SET_PTE	= 12,	/* ebx = top gpa, ecx = va, edx = low, esi = high dword */
+	UMBRA_HC_SET_PMD	= 13,	/* PAE only: as SET_PTE, for the directory entry of va */
+	UMBRA_HC_SET_PGD	= 14,	/* ebx = top gpa, ecx = index, edx = low, esi = high dword */
+	UMBRA_HC_FLUSH_TLB	= 15,	/* ebx = UMBRA_FLUSH_*, ecx = va for UMBRA_FLUSH_ONE */
+	UMBRA_HC_MULTICALL	= 16,	/* ebx = gva of struct umbra_multicall[], ecx = count */
 	UMBRA_HC_COUNT
 };
+
+/*
+ * Page tables. A guest builds its tables in its own memory, in the
+ * hypervisor's paging format, with guest-physical addresses, and tells the
+ * hypervisor what it did: it writes an entry and then passes the same value
+ * to SET_PTE / SET_PMD / SET_PGD, naming the top-level table it belongs to.
+ * A change the guest does not announce is seen after a FLUSH_TLB that
+ * covers it, as on a real CPU. Entries above the kernel address declared in
+ * the shared page must be the same in every top-level table.
+ *
+ * Every entry is checked before it is used: present entries must map a
+ * frame below the guest's memory size, use no reserved bits and no large
+ * pages; directory and top-level entries take only table flags; nothing may
+ * map the Switcher region. A bad entry ends the guest, naming it.
+ *
+ * The guest's kernel runs in ring 1 with CR0.WP semantics: read-only means
+ * read-only to the kernel as well. The hypervisor keeps the guest's
+ * accessed and dirty bits true.
+ */
+#define UMBRA_FLUSH_ONE		0	/* the mapping of one address */
+#define UMBRA_FLUSH_USER	1	/* everything below the kernel address */
+#define UMBRA_FLUSH_ALL		2	/* every mapping of every table */
+
+/*
+ * One call of a batch. The hypervisor runs the calls in order, writes each
+ * result back, and stops early only if the guest is ended. Any call but
+ * MULTICALL itself may be batched; at most UMBRA_MULTICALL_MAX per batch.
+ */
+struct umbra_multicall {
+	uint32_t op;
+	uint32_t args[4];
+	int32_t result;
+};
+
+#define UMBRA_MULTICALL_MAX	4096
 
 /*
  * Interrupt and trap gates (UMBRA_HC_SET_TRAP) are checked: a present gate

@@ -14,7 +14,9 @@
 struct umbra_shared {
 	/* Written by the guest. */
 	uint32_t irq_enabled;	/* the virtual interrupt flag: cli is "= 0", sti "= 1" */
-	uint32_t kernel_base;	/* guest-virtual start of the kernel's own mappings */
+	uint32_t kernel_base;	/* start of the kernel's mappings, shared by all page
+				   tables: 0 for none, else a multiple of 4 MiB
+				   (2-level) or 2 MiB (PAE) */
 	uint32_t syscall_vector; /* vector that traps straight to the guest, 0 for none */
 
 	/* Written by the hypervisor. */
