@@ -112,7 +112,7 @@ void guest_kill(struct guest *g, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (g->state != GUEST_RUNNABLE)
+	if (g->state != GUEST_RUNNABLE && g->state != GUEST_HALTED)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);

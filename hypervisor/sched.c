@@ -1,26 +1,30 @@
 #include "sched.h"
-#include "../arch/x86/cpu.h"
 #include "timer.h"
 
-static u64 slice_tsc;
-static u64 slice_end;
+/*
+ * Slices are counted in ticks, not TSC deadlines: a deadline taken when a
+ * guest starts, a moment after the tick that ended the last slice, would
+ * fall just after the tick `slice` ms later and stretch every slice by one.
+ */
+static u32 slice_ticks;
+static u32 ticks_left;
 static bool slice_over;
 static unsigned last = MAX_GUESTS - 1;
 
 void sched_init(u32 slice_ms)
 {
-	slice_tsc = ms_to_tsc(slice_ms);
+	slice_ticks = MAX(slice_ms * TICK_HZ / 1000, 1u);
 }
 
 void sched_start_slice(void)
 {
-	slice_end = rdtsc() + slice_tsc;
+	ticks_left = slice_ticks;
 	slice_over = false;
 }
 
-void sched_tick(u64 now)
+void sched_tick(void)
 {
-	if (current_guest && now >= slice_end)
+	if (current_guest && ticks_left && !--ticks_left)
 		slice_over = true;
 }
 

@@ -16,7 +16,7 @@ void sched_init(u32 slice_ms);
 void sched_start_slice(void);
 
 /* Called on every tick; marks the running guest for preemption. */
-void sched_tick(u64 now);
+void sched_tick(void);
 
 /* True if the guest on the CPU should give it up now. */
 bool sched_should_preempt(void);

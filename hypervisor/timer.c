@@ -53,6 +53,6 @@ void timer_tick(void)
 	for (unsigned i = 0; i < MAX_GUESTS; i++)
 		if (guests[i].state == GUEST_RUNNABLE || guests[i].state == GUEST_HALTED)
 			tick_guest(&guests[i], now);
-	sched_tick(now);
+	sched_tick();
 	debugkeys_poll();
 }

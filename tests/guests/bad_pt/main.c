@@ -1,0 +1,106 @@
+/*
+ * Hostile page tables: what a malicious kernel might hand the shadow code.
+ * The command line's what= picks one attempt; each must end this guest with
+ * a reason naming the bad value, while a canary beside it finishes and no
+ * frame is lost. A guest still running afterwards prints FAIL.
+ */
+#include <umbra/kernel.h>
+#include <umbra/paging.h>
+
+#define POOL		0x00800000u
+#define POOL_END	0x00c00000u
+#define VA		0x40000000u
+
+#if UMBRA_PAE
+#define SWITCHER	UMBRA_SWITCHER_BASE_PAE
+#define RESERVED_BIT	(1ull << 52)
+#else
+#define SWITCHER	UMBRA_SWITCHER_BASE_2LEVEL
+#define RESERVED_BIT	0x80u		/* PAT: not supported, so reserved */
+#endif
+
+static uint32_t mem, top;
+
+static int is(const char *what, const char *name)
+{
+	while (*what && *what == *name)
+		what++, name++;
+	return *what == *name;
+}
+
+/* A working address space: the guest's memory mapped at its own addresses. */
+static void build_space(void)
+{
+	umbra_pt_pool(POOL, POOL_END);
+	top = umbra_pt_new_top();
+	umbra_batch_begin();
+	for (uint32_t va = UMBRA_PAGE; va < mem; va += UMBRA_PAGE)
+		umbra_map(top, va, va, UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A | UMBRA_PTE_D);
+	umbra_batch_end();
+	umbra_new_pgtable(top);
+	umbra_map(top, VA, 0x5000, UMBRA_PTE_P | UMBRA_PTE_W);	/* makes VA's leaf table */
+}
+
+static void attempt(const char *what)
+{
+	umbra_pte_t *slot;
+
+	if (is(what, "frame_beyond"))
+		umbra_set_pte(top, VA, (mem + 0x10000) | UMBRA_PTE_P | UMBRA_PTE_W);
+	else if (is(what, "map_switcher"))
+		umbra_set_pte(top, SWITCHER, 0x5000 | UMBRA_PTE_P);
+	else if (is(what, "table_at_switcher"))
+#if UMBRA_PAE
+		umbra_set_pmd(top, SWITCHER, umbra_pt_page() | UMBRA_TABLE);
+#else
+		umbra_set_pgd(top, SWITCHER >> 22, umbra_pt_page() | UMBRA_TABLE);
+#endif
+	else if (is(what, "large_page"))
+#if UMBRA_PAE
+		umbra_set_pmd(top, VA, 0x200000 | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_PS);
+#else
+		umbra_set_pgd(top, VA >> 22, 0x400000 | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_PS);
+#endif
+	else if (is(what, "reserved_bits"))
+		umbra_set_pte(top, VA, 0x5000 | UMBRA_PTE_P | RESERVED_BIT);
+	else if (is(what, "table_flags"))	/* dirty and global mean nothing in a directory */
+#if UMBRA_PAE
+		umbra_set_pmd(top, VA, umbra_pt_page() | UMBRA_TABLE | UMBRA_PTE_D);
+#else
+		umbra_set_pgd(top, VA >> 22, umbra_pt_page() | UMBRA_TABLE | UMBRA_PTE_D);
+#endif
+	else if (is(what, "pgd_index"))
+		umbra_set_pgd(top, 5000, 0);
+	else if (is(what, "cr3_outside"))
+		umbra_new_pgtable(mem + 0x1000);
+	else if (is(what, "console_cross")) {
+		/* The last mapped page, then nothing: the write must stop at the edge. */
+		umbra_unmap(top, VA);
+		umbra_console_write((const char *)(VA - 8), 16);
+	} else if (is(what, "silent_bad_entry")) {
+		/* Written behind the hypervisor's back: found when the guest touches it. */
+		slot = umbra_pte_slot(top, VA);
+		*slot = (mem + 0x20000) | UMBRA_PTE_P | UMBRA_PTE_W;
+		umbra_flush(UMBRA_FLUSH_ONE, VA);
+		(void)*(volatile uint32_t *)VA;
+	} else {
+		umbra_fail("bad_pt", "unknown what=%s", what);
+		return;
+	}
+	umbra_fail("bad_pt", "still running after what=%s", what);
+}
+
+int guest_main(const struct umbra_boot_info *bi)
+{
+	char what[32];
+
+	mem = bi->mem_bytes;
+	if (!umbra_arg(bi, "what", what, sizeof(what)))
+		what[0] = '\0';
+	build_space();
+	if (is(what, "console_cross"))
+		umbra_map(top, VA - UMBRA_PAGE, 0x6000, UMBRA_PTE_P | UMBRA_PTE_A);
+	umbra_printf("trying %s\n", what);
+	attempt(what);
+	return 1;
+}
