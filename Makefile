@@ -141,7 +141,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Wn
 	       -fsanitize=address,undefined -fno-sanitize-recover=all \
 	       -DUMBRA_HOSTED -DUMBRA_PAE=0 -I. -Iguest-abi/include
 HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
-HOST_LIB_SRCS := mm/frame.c mm/pt.c arch/x86/paging.c hypervisor/cmdline.c \
+HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c \
 		 hypervisor/elf.c tests/host/hosted.c
 
 $(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h

@@ -402,6 +402,29 @@ bool shadow_translate(struct guest *g, gva_t va, bool write, gpa_t *gpa)
 	return true;
 }
 
+static u32 stack_bottom(const struct guest *g)
+{
+	return g->esp1 - g->stack_pages * PAGE_SIZE;
+}
+
+/* Whether a change to the mappings of [start, end) can reach the kernel stack. */
+static bool touches_stack(const struct guest *g, u64 start, u64 end)
+{
+	return g->ss1 && start < g->esp1 && end > stack_bottom(g);
+}
+
+/* The stack is already mapped writable in the current shadow. */
+static bool stack_mapped(struct guest *g)
+{
+	for (u32 va = stack_bottom(g); va < g->esp1; va += PAGE_SIZE) {
+		void *t = leaf_table(g, g->shadow.cur, va, false);
+
+		if (!t || (pte_get(F, t, pt_index(F, LEAF, va)) & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
+			return false;
+	}
+	return true;
+}
+
 bool shadow_pin_stack(struct guest *g)
 {
 	struct shadow *s = &g->shadow;
@@ -461,6 +484,8 @@ s32 shadow_new_pgtable(struct guest *g, gpa_t cr3)
 	}
 	t->used = ++s->clock;
 	s->cur = t;
+	if (!g->ss1 || stack_mapped(g))
+		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
@@ -530,6 +555,8 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 						  w.user && (value & PTE_U)) : 0);
 		}
 	}
+	if (!touches_stack(g, va, (u64)va + pt_span(F, level)))
+		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
@@ -552,6 +579,8 @@ s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)
 	if (g->shadow.linear)
 		return 0;
 	drop_leaf_tables(g, find_top(&g->shadow, cr3), start, start + pt_span(F, 0));
+	if (!touches_stack(g, start, start + pt_span(F, 0)))
+		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
@@ -567,7 +596,9 @@ s32 shadow_flush(struct guest *g, u32 kind, gva_t va)
 	case UMBRA_FLUSH_ONE:
 		if (va < F->switcher_base && (table = leaf_table(g, s->cur, va, false)))
 			pte_set(F, table, pt_index(F, LEAF, va), 0);
-		return 0;
+		if (!touches_stack(g, va, (u64)va + 1))
+			return 0;
+		break;
 	case UMBRA_FLUSH_USER:
 		drop_leaf_tables(g, s->cur, 0, user_end);
 		break;

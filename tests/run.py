@@ -62,12 +62,20 @@ def run_boot_tests(tally, cases, formats):
     jobs = [(c, f) for f in formats for c in cases]
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda j: run_case(*j), jobs))
+    figures = []
     for (case, fmt), result in zip(jobs, results):
+        figures += ["%-6s %s" % (fmt, f) for f in
+                    re.findall(r"^(?:\[[^\]]+\] FIGURE |umbra: )((?:boot to first guest|image|"
+                               r"memory|frames free).*|(?<=FIGURE ).*)$", result.log, re.M)
+                    if case.name in ("two_hello", "syscalls", "ptbench")]
         for check, problem in common_checks(result, fmt, case):
             tally.add("boot/%s/%s: %s" % (fmt, case.name, check), problem,
                       result.log if problem else None)
         for verdict, what in re.findall(r"^\[[^\]]+\] (PASS) (.*)$", result.log, re.M):
             tally.add("guest/%s/%s: %s" % (fmt, case.name, what), None)
+    if figures:
+        print("---- figures (TSC = instructions under -icount shift=0) ----")
+        print("\n".join(figures))
 
 
 def main():

@@ -10,6 +10,7 @@
 #define UMBRA_ARCH_PAGING_H
 
 #include "../../lib/types.h"
+#include "../../guest-abi/include/umbra/abi.h"
 
 /* Entry bits (Intel SDM vol. 3, tables 4-4 to 4-20). */
 #define PTE_P		(1ull << 0)	/* present */
@@ -48,8 +49,46 @@ struct pt_format {
 	struct pt_level level[PT_MAX_LEVELS];	/* [0] is the top level */
 };
 
-extern const struct pt_format pt_2level;
-extern const struct pt_format pt_pae;
+/*
+ * The two formats (Intel SDM vol. 3, 4.3 and 4.4). Defined here, static,
+ * so that code using the build's own format sees constants and the
+ * compiler folds the description away: one algorithm, no cost for it.
+ */
+#define LEAF_FLAGS	(PTE_P | PTE_W | PTE_U | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_G | PTE_AVAIL)
+
+static const struct pt_format pt_2level = {
+	.name = "2-level",
+	.levels = 2,
+	.entry_bytes = 4,
+	.addr_mask = 0xfffff000ull,
+	.switcher_base = UMBRA_SWITCHER_BASE_2LEVEL,
+	.switcher_level = 0,
+	.large_page = MiB(4),
+	.level = {
+		{ .shift = 22, .entries = 1024, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD },
+		{ .shift = 12, .entries = 1024, .allowed = LEAF_FLAGS },
+	},
+};
+
+/*
+ * PAE page-directory-pointer entries are loaded into the CPU when CR3 is
+ * written and allow only P, PWT and PCD: W, U and A are reserved there.
+ */
+static const struct pt_format pt_pae = {
+	.name = "PAE",
+	.levels = 3,
+	.entry_bytes = 8,
+	.addr_mask = 0x000ffffffffff000ull,
+	.switcher_base = UMBRA_SWITCHER_BASE_PAE,
+	.switcher_level = 1,
+	.large_page = MiB(2),
+	.level = {
+		{ .shift = 30, .entries = 4, .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_AVAIL },
+		{ .shift = 21, .entries = 512, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD },
+		{ .shift = 12, .entries = 512, .allowed = LEAF_FLAGS },
+	},
+};
+
 
 #if UMBRA_PAE
 #define pt_native pt_pae

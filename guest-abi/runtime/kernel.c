@@ -45,6 +45,14 @@ __asm__(
 
 extern char umbra_trap_stubs[];
 
+/* A guest that installs stubs without a handler of its own stops here. */
+__attribute__((weak)) void umbra_trap_handler(struct umbra_frame *f)
+{
+	umbra_printf("runtime: unexpected trap, vector %u at eip 0x%x, error code 0x%x\n",
+		     f->vector, f->eip, f->error);
+	umbra_shutdown(254);
+}
+
 uint32_t umbra_trap_stub(unsigned vector)
 {
 	return (uint32_t)(uintptr_t)umbra_trap_stubs + vector * STUB_SIZE;

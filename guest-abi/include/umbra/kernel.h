@@ -106,7 +106,7 @@ struct umbra_frame {
  * stub restores the (possibly changed) frame and irets.
  */
 uint32_t umbra_trap_stub(unsigned vector);
-void umbra_trap_handler(struct umbra_frame *f);
+void umbra_trap_handler(struct umbra_frame *f);	/* the runtime's default exits with 254 */
 
 /*
  * Run fn in ring 3 on the given stack and return here when some handler

@@ -1,0 +1,142 @@
+/*
+ * What shadow paging costs, per operation, in TSC ticks (instructions
+ * under QEMU -icount shift=0). Run with shadows=32 on the module line.
+ *
+ *   shadow page fault        first touch of a page the guest mapped but
+ *                            never marked accessed: fault, walk, fill, retry
+ *   switch to cached shadow  new_pgtable between two cached address spaces
+ *   set_pte single/batched   one hypercall per update, or 1000 per multicall
+ *   kernel mapping change    set_pte on a kernel address, with 1 and then
+ *                            32 cached top levels: shared kernel leaf tables
+ *                            should make the two equal
+ */
+#include <umbra/kernel.h>
+#include <umbra/paging.h>
+
+#define KBASE		0xc0000000u
+#define VA		0x40000000u
+#define POOL		0x00800000u
+#define POOL_END	0x00f00000u
+#define N		1000
+#define SPACES		32
+#define RW		(UMBRA_PTE_P | UMBRA_PTE_W)
+#define RWAD		(RW | UMBRA_PTE_A | UMBRA_PTE_D)
+
+static uint32_t mem, tops[SPACES];
+static uint64_t t0;
+
+static void start(void)
+{
+	t0 = umbra_rdtsc();
+}
+
+static uint64_t per_op(uint32_t n)
+{
+	return (umbra_rdtsc() - t0) / n;
+}
+
+static uint32_t new_space(void)
+{
+	uint32_t top = umbra_pt_new_top();
+
+	for (uint32_t va = 0; va < mem; va += 1u << UMBRA_PT_DIR_SHIFT)
+		umbra_share_dir(top, tops[0], va);
+	umbra_share_dir(top, tops[0], KBASE);
+	return top;
+}
+
+static void bench_fault(void)
+{
+	volatile uint32_t sink = 0;
+
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], VA + i * UMBRA_PAGE, 0x400000 + (i % 256) * UMBRA_PAGE, RW);
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		sink += *(volatile uint32_t *)(VA + i * UMBRA_PAGE);
+	umbra_printf("FIGURE shadow page fault: %llu instructions\n", per_op(N));
+	(void)sink;
+}
+
+static void bench_switch(void)
+{
+	umbra_new_pgtable(tops[1]);
+	umbra_new_pgtable(tops[0]);
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_new_pgtable(tops[i & 1]);
+	umbra_printf("FIGURE new_pgtable to a cached shadow: %llu instructions\n", per_op(N));
+	umbra_new_pgtable(tops[0]);
+}
+
+static void bench_set_pte(void)
+{
+	uint64_t sw, single, batched;
+
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], VA + i * UMBRA_PAGE, 0x500000 + (i % 256) * UMBRA_PAGE, RWAD);
+	single = per_op(N);
+	umbra_batch_begin();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], VA + i * UMBRA_PAGE, 0x400000 + (i % 256) * UMBRA_PAGE, RWAD);
+	sw = umbra_shared.world_switches;
+	start();
+	umbra_batch_end();
+	batched = per_op(N);
+	sw = umbra_shared.world_switches - sw;
+	umbra_printf("FIGURE set_pte single: %llu instructions per update, 1 update per world switch\n",
+		     single);
+	umbra_printf("FIGURE set_pte batched: %llu instructions per update, %llu updates per world switch\n",
+		     batched, N / (sw ? sw : 1));
+}
+
+static uint64_t kernel_change(void)
+{
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], KBASE + 0x1000, 0x600000 + (i & 1) * UMBRA_PAGE, RWAD);
+	return per_op(N);
+}
+
+static void bench_kernel_change(void)
+{
+	uint64_t one, many;
+
+	(void)*(volatile uint32_t *)(KBASE + 0x1000);
+	one = kernel_change();
+	for (unsigned i = 1; i < SPACES; i++) {
+		umbra_new_pgtable(tops[i]);
+		(void)*(volatile uint32_t *)(KBASE + 0x1000);
+	}
+	umbra_new_pgtable(tops[0]);
+	many = kernel_change();
+	umbra_printf("FIGURE kernel mapping change: %llu instructions with 1 cached shadow, "
+		     "%llu with %u\n", one, many, SPACES);
+	/* The same work either way; allow a little noise from timer ticks. */
+	umbra_check(many <= one + one / 10, "kernel mapping change costs the same with 32 shadows");
+}
+
+static char kernel_stack[8192] __attribute__((aligned(4096)));
+
+int guest_main(const struct umbra_boot_info *bi)
+{
+	mem = bi->mem_bytes;
+	umbra_shared_init(KBASE, 0);
+	umbra_set_stack((uint32_t)kernel_stack + sizeof(kernel_stack), 2);
+	umbra_pt_pool(POOL, POOL_END);
+	tops[0] = umbra_pt_new_top();
+	umbra_batch_begin();
+	for (uint32_t va = UMBRA_PAGE; va < mem; va += UMBRA_PAGE)
+		umbra_map(tops[0], va, va, RWAD);
+	umbra_map(tops[0], KBASE + 0x1000, 0x600000, RWAD);
+	umbra_batch_end();
+	for (unsigned i = 1; i < SPACES; i++)
+		tops[i] = new_space();
+	umbra_new_pgtable(tops[0]);
+	bench_fault();
+	bench_switch();
+	bench_set_pte();
+	bench_kernel_change();
+	return 0;
+}
