@@ -1,6 +1,7 @@
 #include "debugkeys.h"
 #include "console.h"
 #include "guest.h"
+#include "hypercall.h"
 #include "timer.h"
 #include "../arch/x86/switcher.h"
 #include "../arch/x86/uart.h"
@@ -10,6 +11,20 @@ static const char *const state_names[] = {
 	[GUEST_FREE] = "free", [GUEST_RUNNABLE] = "runnable", [GUEST_HALTED] = "halted",
 	[GUEST_DEAD] = "dead", [GUEST_GONE] = "ended",
 };
+
+static void list_hypercalls(const struct guest *g)
+{
+	bool any = false;
+
+	for (u32 nr = 0; nr < UMBRA_HC_COUNT; nr++) {
+		if (!g->hcalls[nr])
+			continue;
+		kprintf("%s %s %u", any ? "," : "umbra:     hypercalls:", hcall_name(nr), g->hcalls[nr]);
+		any = true;
+	}
+	if (any)
+		kprintf("\n");
+}
 
 static void list_guests(void)
 {
@@ -24,6 +39,7 @@ static void list_guests(void)
 			g->name, state_names[g->state], g->mem_bytes / 1024, g->run_tsc / tsc_khz,
 			g->world_switches, g->exits[EXIT_HYPERCALL], g->exits[EXIT_SHADOW_FAULT],
 			g->exits[EXIT_REFLECTED], g->exits[EXIT_INTERRUPT]);
+		list_hypercalls(g);
 	}
 }
 

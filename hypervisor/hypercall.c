@@ -190,6 +190,22 @@ unmapped:
 	return UMBRA_EINVAL;
 }
 
+static const char *const names[UMBRA_HC_COUNT] = {
+	[UMBRA_HC_CONSOLE_WRITE] = "console_write", [UMBRA_HC_SHUTDOWN] = "shutdown",
+	[UMBRA_HC_YIELD] = "yield", [UMBRA_HC_SET_SHARED] = "set_shared",
+	[UMBRA_HC_SET_TRAP] = "set_trap", [UMBRA_HC_SET_STACK] = "set_stack",
+	[UMBRA_HC_SET_TLS] = "set_tls", [UMBRA_HC_HALT] = "halt",
+	[UMBRA_HC_SET_TIMER] = "set_timer", [UMBRA_HC_IRQ_ENABLE] = "irq_enable",
+	[UMBRA_HC_NEW_PGTABLE] = "new_pgtable", [UMBRA_HC_SET_PTE] = "set_pte",
+	[UMBRA_HC_SET_PMD] = "set_pmd", [UMBRA_HC_SET_PGD] = "set_pgd",
+	[UMBRA_HC_FLUSH_TLB] = "flush_tlb", [UMBRA_HC_MULTICALL] = "multicall",
+};
+
+const char *hcall_name(u32 nr)
+{
+	return nr < UMBRA_HC_COUNT && names[nr] ? names[nr] : "?";
+}
+
 void hypercall(struct guest *g, struct guest_regs *r)
 {
 	u32 nr = r->eax;

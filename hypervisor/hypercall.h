@@ -7,4 +7,7 @@
 /* Carry out the call in r->eax for g; the result goes back in r->eax. */
 void hypercall(struct guest *g, struct guest_regs *r);
 
+/* The call's name, for statistics ("?" for a number with no call). */
+const char *hcall_name(u32 nr);
+
 #endif

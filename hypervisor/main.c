@@ -75,16 +75,17 @@ static bool summary(u32 free_before)
 	unsigned failed = 0;
 
 	kprintf("umbra: all guests have ended\n");
-	kprintf("  %-16s %s\n", "guest", "result");
+	kprintf("  %-16s %8s %10s  %s\n", "guest", "run ms", "switches", "result");
 	for (unsigned i = 0; i < MAX_GUESTS; i++) {
 		const struct guest *g = &guests[i];
 
 		if (g->state != GUEST_GONE)
 			continue;
+		kprintf("  %-16s %8llu %10llu  ", g->name, g->run_tsc / tsc_khz, g->world_switches);
 		if (g->killed)
-			kprintf("  %-16s killed: %s\n", g->name, g->reason);
+			kprintf("killed: %s\n", g->reason);
 		else
-			kprintf("  %-16s exit %u\n", g->name, g->exit_code);
+			kprintf("exit %u\n", g->exit_code);
 		failed += g->killed || g->exit_code;
 	}
 	kprintf("umbra: frames free: %u before guests, %u after\n", free_before, free_after);

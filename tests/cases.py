@@ -34,13 +34,13 @@ class Case:
 CASES = [
     Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
          expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
-                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"^  a +exit 0$",
+                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"^  a +\d+ +\d+  exit 0$",
                  r"boot to first guest: \d+ instructions"]),
     Case("iso_grub", [], iso=True, timeout=120,
          expect=[r'guest "hello1" shut down with exit code 0',
                  r'guest "hello2" shut down with exit code 0', r"powering off: success"]),
     Case("nonzero_exit", [(HELLO, "name=ok code=0"), (HELLO, "name=three code=3")], ok=False,
-         expect=[r'guest "three" shut down with exit code 3', r"^  three +exit 3$",
+         expect=[r'guest "three" shut down with exit code 3', r"^  three +\d+ +\d+  exit 3$",
                  r'guest "ok" shut down with exit code 0', r"powering off: failure"]),
     Case("not_elf", [(src("tests/data/not-elf.txt"), "name=junk"), (HELLO, "name=good")], ok=False,
          expect=[r"module 0 \(.*not-elf.txt, name=junk\) refused: not an ELF file",
@@ -57,7 +57,7 @@ CASES = [
                  r'guest "good" shut down with exit code 0']),
     Case("unknown_hypercall", [(T + "hcall_unknown.elf", "name=rogue"), (HELLO, "name=good")],
          ok=False,
-         expect=[r'guest "rogue" killed: unknown hypercall 999', r"^  rogue +killed: unknown",
+         expect=[r'guest "rogue" killed: unknown hypercall 999', r"^  rogue +\d+ +\d+  killed: unknown",
                  r'guest "good" shut down with exit code 0'],
          reject=[r"still running"]),
     Case("console_beyond", [(T + "console_bad.elf", "name=beyond where=beyond"), (HELLO, "name=good")],
@@ -106,7 +106,7 @@ CASES = [
          expect=[r"\[spin\] spin: spinning forever",
                  r'guest "h1" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
                  r'guest "h2" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
-                 r'guest "spin" killed: timed out', r"^  spin +killed: timed out",
+                 r'guest "spin" killed: timed out', r"^  spin +\d+ +\d+  killed: timed out",
                  r"powering off: failure"]),
     # Hostile descriptors and requests, one per case beside a hello canary:
     # each ends the bad guest with this reason. Where the reason names an
@@ -193,6 +193,17 @@ BAD_PT = {
     "console_cross": r"console_write: buffer 0x3ffffff8\+16 is not mapped at 0x40000000",
     "silent_bad_entry": r"page fault: entry 0x1020003 for 0x40000000: frame 0x1020 beyond limit",
 }
+# Debug keys typed on the serial console while a guest spins.
+CASES.append(Case("debug_keys", [(T + "spinner.elf", "name=spin timeout=3000"), (HELLO, "name=good")],
+                  ok=False, keys="hgmrs", after=r"spin: spinning forever",
+                  expect=[r"umbra: debug keys: g guests, m memory, r registers, s shadow tables",
+                          r"umbra: id +guest +state .* switches",
+                          r"umbra: \d+ +spin +runnable",
+                          r"umbra: memory by owner \(KiB\): free \d+",
+                          r'umbra: guest "spin" registers at its last exit \(vector 32\)',
+                          r'umbra: guest "spin": shadow faults \d+',
+                          r'guest "spin" killed: timed out']))
+
 # Alone, so that no other guest's time slice lands inside a measurement.
 CASES.append(Case("ptbench", [(T + "ptbench.elf", "name=ptbench shadows=32")],
                   expect=[r"FIGURE shadow page fault: \d+", r"FIGURE new_pgtable to a cached shadow",

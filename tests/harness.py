@@ -11,6 +11,8 @@ import os
 import re
 import subprocess
 import tempfile
+import threading
+import time
 from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,6 +44,8 @@ class Boot:
     memory: str = "256M"
     timeout: int = 60
     extra: list = field(default_factory=list)    # more QEMU arguments
+    keys: str = ""              # typed on the serial console once `after` is seen
+    after: str = ""
 
 
 @dataclass
@@ -73,7 +77,33 @@ def qemu_command(boot, serial_path):
     return cmd + boot.extra
 
 
+def run_typing(boot):
+    """Serial on stdio, so that keys can be typed once the log shows `after`."""
+    cmd = qemu_command(boot, "/dev/null")
+    cmd[cmd.index("file:/dev/null")] = "stdio"
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    timer = threading.Timer(boot.timeout, proc.kill)
+    timer.start()
+    out, typed = b"", False
+    for line in iter(proc.stdout.readline, b""):
+        out += line
+        if not typed and re.search(boot.after, line.decode(errors="replace")):
+            for key in boot.keys:       # one at a time: the UART has a small FIFO
+                proc.stdin.write(key.encode())
+                proc.stdin.flush()
+                time.sleep(0.2)
+            typed = True
+    status = proc.wait()
+    timed_out = not timer.is_alive()
+    timer.cancel()
+    log = out.decode(errors="replace").replace("\r\n", "\n")
+    return Result(None if timed_out else status, log)
+
+
 def run(boot):
+    if boot.keys:
+        return run_typing(boot)
     with tempfile.TemporaryDirectory(prefix="umbra-") as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = qemu_command(boot, serial)
