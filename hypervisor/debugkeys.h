@@ -1,5 +1,5 @@
 /*
- * Debug keys on the serial console, read on every timer tick:
+ * Debug keys on the serial console, read when the UART interrupts:
  *   g  guests: state, memory, time run, world switches, exits, hypercalls
  *   m  memory by owner
  *   r  registers of the guest that was running

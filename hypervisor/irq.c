@@ -1,5 +1,10 @@
-/* Hardware interrupts: the timer drives time and scheduling; the rest is acknowledged. */
+/*
+ * Hardware interrupts, all the hypervisor's: the timer drives time and
+ * scheduling, the serial port brings debug keys; the rest is acknowledged.
+ */
+#include "debugkeys.h"
 #include "timer.h"
+#include "../arch/x86/uart.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/pic.h"
 #include "../arch/x86/trap.h"
@@ -11,4 +16,6 @@ void irq_dispatch(unsigned vector)
 	pic_eoi(irq);
 	if (irq == 0)
 		timer_tick();
+	else if (irq == UART_IRQ)
+		debugkeys_poll();
 }

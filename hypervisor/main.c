@@ -18,6 +18,7 @@
 #include "../arch/x86/paging.h"
 #include "../arch/x86/pic.h"
 #include "../arch/x86/switcher.h"
+#include "../arch/x86/uart.h"
 #include "../boot/multiboot.h"
 #include "../mm/boot_mem.h"
 #include "../mm/frame.h"
@@ -116,6 +117,8 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	setup_memory(mbi);
 	fpu_init();
 	timer_init();
+	uart_enable_rx_irq();
+	pic_unmask(UART_IRQ);
 	sched_init(hv_opts.slice_ms);
 
 	free_before = frame_count(FRAME_FREE);

@@ -96,6 +96,8 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 static void enter(struct guest *g, struct guest_regs *r)
 {
 	deliver_interrupts(g, r);
+	if (g->state != GUEST_RUNNABLE)
+		return;		/* it could not take the interrupt */
 	if (!first_guest_tsc) {
 		first_guest_tsc = rdtsc();
 		kprintf("umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
@@ -119,7 +121,8 @@ static void run_vcpu(struct guest *g)
 	g->yielded = false;
 	while (g->state == GUEST_RUNNABLE && !g->yielded && !sched_should_preempt()) {
 		enter(g, r);
-		handle_trap(g, r);
+		if (g->state == GUEST_RUNNABLE)
+			handle_trap(g, r);
 	}
 	g->regs = *r;
 	g->run_tsc += rdtsc() - start;

@@ -1,6 +1,5 @@
 #include "timer.h"
 #include "console.h"
-#include "debugkeys.h"
 #include "guest.h"
 #include "reflect.h"
 #include "sched.h"
@@ -54,5 +53,4 @@ void timer_tick(void)
 		if (guests[i].state == GUEST_RUNNABLE || guests[i].state == GUEST_HALTED)
 			tick_guest(&guests[i], now);
 	sched_tick();
-	debugkeys_poll();
 }

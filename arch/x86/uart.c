@@ -34,6 +34,11 @@ void uart_putc(char c)
 	outb(COM1 + UART_DATA, (u8)c);
 }
 
+void uart_enable_rx_irq(void)
+{
+	outb(COM1 + UART_IER, 0x01);	/* received data available */
+}
+
 int uart_getc(void)
 {
 	if (!(inb(COM1 + UART_LSR) & LSR_DATA_READY))

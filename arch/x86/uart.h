@@ -6,4 +6,9 @@ void uart_init(void);
 void uart_putc(char c);
 int uart_getc(void);	/* -1 if nothing is waiting */
 
+#define UART_IRQ	4
+
+/* Raise IRQ 4 when a byte arrives. */
+void uart_enable_rx_irq(void);
+
 #endif
