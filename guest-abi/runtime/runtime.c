@@ -96,6 +96,19 @@ const char *umbra_arg(const struct umbra_boot_info *bi, const char *key, char *b
 	return NULL;
 }
 
+uint32_t umbra_arg_u32(const struct umbra_boot_info *bi, const char *key, uint32_t otherwise)
+{
+	char buf[16];
+	const char *s = umbra_arg(bi, key, buf, sizeof(buf));
+	uint32_t v = 0;
+
+	if (!s)
+		return otherwise;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (uint32_t)(*s++ - '0');
+	return v;
+}
+
 void umbra_pass(const char *check)
 {
 	umbra_printf("PASS %s\n", check);

@@ -37,21 +37,10 @@ static uint32_t fill_and_check(uint32_t id, uint32_t start, uint32_t end, uint32
 	return sum;
 }
 
-static uint32_t parse(const char *s)
-{
-	uint32_t v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint32_t)(*s++ - '0');
-	return v;
-}
-
 int guest_main(const struct umbra_boot_info *bi)
 {
 	uint32_t start = ((uint32_t)_end + PAGE - 1) & ~(PAGE - 1);
 	uint32_t end = bi->mem_bytes - STACK_RESERVE, bad = 0, sum;
-	char buf[16];
-	const char *code = umbra_arg(bi, "code", buf, sizeof(buf));
 
 	umbra_printf("hello from %s (guest %u), %u KiB of memory\n", bi->name, bi->guest_id,
 		     bi->mem_bytes / 1024);
@@ -62,5 +51,5 @@ int guest_main(const struct umbra_boot_info *bi)
 		umbra_printf("PASS memory: %u KiB at 0x%x-0x%x, checksum 0x%08x\n",
 			     (end - start) / 1024, start, end, sum);
 	umbra_yield();
-	return bad ? 100 : (int)(code ? parse(code) : 0);
+	return bad ? 100 : (int)umbra_arg_u32(bi, "code", 0);
 }

@@ -48,6 +48,9 @@ int umbra_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((
 /* The value of key= on the guest's command line, or NULL. */
 const char *umbra_arg(const struct umbra_boot_info *bi, const char *key, char *buf, size_t size);
 
+/* key= as a decimal number, or `otherwise` if it is absent. */
+uint32_t umbra_arg_u32(const struct umbra_boot_info *bi, const char *key, uint32_t otherwise);
+
 /* One result line per check, in the spirit of the Xen Test Framework. */
 void umbra_pass(const char *check);
 void umbra_fail(const char *check, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -141,20 +141,10 @@ static void spin(uint64_t ns)
 	}
 }
 
-static uint32_t parse(const char *s)
-{
-	uint32_t v = 0;
-
-	while (*s >= '0' && *s <= '9')
-		v = v * 10 + (uint32_t)(*s++ - '0');
-	return v;
-}
-
 int guest_main(const struct umbra_boot_info *bi)
 {
 	static struct fpu_regs want, got;
-	char buf[16];
-	uint32_t seed = umbra_arg(bi, "seed", buf, sizeof(buf)) ? parse(buf) : bi->guest_id;
+	uint32_t seed = umbra_arg_u32(bi, "seed", bi->guest_id);
 
 	umbra_shared_init(0, 0);	/* for tsc_khz */
 	check_clean();
