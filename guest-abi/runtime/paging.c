@@ -104,24 +104,34 @@ long umbra_share_dir(uint32_t top, uint32_t from, uint32_t va)
 /* While a batch is open, announcements gather here. */
 #define BATCH_MAX	1024
 static struct umbra_multicall batch[BATCH_MAX];
-static uint32_t batch_len;
+static uint32_t batch_len, batch_sent;
 static int batching;
 
 void umbra_batch_begin(void)
 {
 	batching = 1;
 	batch_len = 0;
+	batch_sent = 0;
 }
 
-long umbra_batch_end(void)
+/* Send what is queued; the count sent so far, or the first error. */
+static long batch_send(void)
 {
 	long r = batch_len ? umbra_multicall(batch, batch_len) : 0;
 
 	for (uint32_t i = 0; r >= 0 && i < batch_len; i++)
 		if (batch[i].result < 0)
 			r = batch[i].result;
-	batching = 0;
+	batch_sent += batch_len;
 	batch_len = 0;
+	return r < 0 ? r : (long)batch_sent;
+}
+
+long umbra_batch_end(void)
+{
+	long r = batch_send();
+
+	batching = 0;
 	return r;
 }
 
@@ -132,9 +142,8 @@ static long announce(uint32_t top, uint32_t va, umbra_pte_t v)
 	if (!batching)
 		return umbra_set_pte(top, va, v);
 	if (batch_len == BATCH_MAX) {
-		long r = umbra_batch_end();
+		long r = batch_send();
 
-		umbra_batch_begin();
 		if (r < 0)
 			return r;
 	}

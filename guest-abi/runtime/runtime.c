@@ -11,8 +11,11 @@ UMBRA_GUEST_NOTE(UMBRA_PAGING_2LEVEL);
 
 void umbra_start(uint32_t magic, const struct umbra_boot_info *bi);
 
+static void flush(void);
+
 void umbra_shutdown(uint32_t code)
 {
+	flush();
 	for (;;)
 		umbra_hcall(UMBRA_HC_SHUTDOWN, code, 0, 0, 0);
 }

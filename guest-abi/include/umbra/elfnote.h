@@ -5,7 +5,8 @@
  * UMBRA_NOTE_GUEST and this descriptor. The loader refuses a module
  * without it, with another ABI version, or with a paging format other than
  * the hypervisor's. The guest runtime emits it; a guest built without the
- * runtime can use UMBRA_GUEST_NOTE() from assembly-free C as shown there.
+ * runtime writes `UMBRA_GUEST_NOTE(UMBRA_PAGING_2LEVEL);` (or _PAE) at file
+ * scope and makes its link script put .note.umbra in a PT_NOTE segment.
  */
 #ifndef UMBRA_ELFNOTE_H
 #define UMBRA_ELFNOTE_H

@@ -3,7 +3,9 @@
  *
  *   eax = call number, ebx, ecx, edx, esi = arguments
  *   eax = result on return (0 or a positive value on success, a negative
- *         UMBRA_E* code on a refused call); other registers are preserved.
+ *         UMBRA_E* code on a refused call); other registers are preserved,
+ *         except that SET_TLS nulls a data segment register naming the slot
+ *         it changes when the new descriptor could not be loaded there.
  *
  * Every argument is checked. A call the hypervisor does not know, or an
  * argument that can only be a bug (a buffer outside the guest's memory),
@@ -42,8 +44,12 @@ enum umbra_hcall {
  * hypervisor what it did: it writes an entry and then passes the same value
  * to SET_PTE / SET_PMD / SET_PGD, naming the top-level table it belongs to.
  * A change the guest does not announce is seen after a FLUSH_TLB that
- * covers it, as on a real CPU. Entries above the kernel address declared in
- * the shared page must be the same in every top-level table.
+ * covers it. Unlike a CPU's TLB, the shadows of other cached top-level
+ * tables survive a switch (NEW_PGTABLE does not flush), and FLUSH_ONE and
+ * FLUSH_USER act on the current table only: announce a change to another
+ * table with SET_PTE naming that table, or use FLUSH_ALL. Entries above the
+ * kernel address declared in the shared page must be the same in every
+ * top-level table.
  *
  * Every entry is checked before it is used: present entries must map a
  * frame below the guest's memory size, use no reserved bits and no large
@@ -59,9 +65,11 @@ enum umbra_hcall {
 #define UMBRA_FLUSH_ALL		2	/* every mapping of every table */
 
 /*
- * One call of a batch. The hypervisor runs the calls in order, writes each
- * result back, and stops early only if the guest is ended. Any call but
- * MULTICALL itself may be batched; at most UMBRA_MULTICALL_MAX per batch.
+ * One call of a batch. The hypervisor runs the calls in order and writes
+ * each result back; it stops early if the guest is ended (the calls after
+ * are not run) or halts (the calls after the HALT are not run, and the
+ * result is still the count). Any call but MULTICALL itself may be
+ * batched; at most UMBRA_MULTICALL_MAX per batch.
  */
 struct umbra_multicall {
 	uint32_t op;

@@ -90,7 +90,10 @@ umbra_pte_t *umbra_pte_slot(uint32_t top, uint32_t va);
 /* Link the leaf table of `from` for va's directory slot into `top` too. */
 long umbra_share_dir(uint32_t top, uint32_t from, uint32_t va);
 
-/* Queue set_pte announcements until umbra_batch_end(), which sends them in one call. */
+/*
+ * Queue set_pte announcements until umbra_batch_end(), which sends them in
+ * one multicall per 1024. It returns how many were sent, or the first error.
+ */
 void umbra_batch_begin(void);
 long umbra_batch_end(void);
 

@@ -40,7 +40,10 @@ static inline void umbra_yield(void)
 
 void umbra_shutdown(uint32_t code) __attribute__((noreturn));
 
-/* printf to the guest's console; output is flushed at each newline. */
+/*
+ * printf to the guest's console. Output is sent at each newline, when 256
+ * characters are waiting, and by umbra_shutdown().
+ */
 int umbra_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int umbra_vprintf(const char *fmt, va_list ap);
 int umbra_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
