@@ -37,7 +37,7 @@ __asm__(
 	"	pushal\n"
 	"	cld\n"
 	"	pushl %esp\n"
-	"	call umbra_trap_handler\n"
+	"	call umbra_trap_dispatch\n"
 	"	addl $4, %esp\n"
 	"	popal\n"
 	"	addl $8, %esp\n"
@@ -51,6 +51,20 @@ __attribute__((weak)) void umbra_trap_handler(struct umbra_frame *f)
 	umbra_printf("runtime: unexpected trap, vector %u at eip 0x%x, error code 0x%x\n",
 		     f->vector, f->eip, f->error);
 	umbra_shutdown(254);
+}
+
+/*
+ * iret in ring 1 cannot change the real interrupt flag, and the virtual one
+ * is memory: restore it from the frame as iret would have, and take what
+ * arrived meanwhile.
+ */
+void umbra_trap_dispatch(struct umbra_frame *f);
+
+void umbra_trap_dispatch(struct umbra_frame *f)
+{
+	umbra_trap_handler(f);
+	if (f->eflags & 0x200)
+		umbra_sti();
 }
 
 uint32_t umbra_trap_stub(unsigned vector)

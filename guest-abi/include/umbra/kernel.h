@@ -103,7 +103,9 @@ struct umbra_frame {
  * Catch-all handlers: umbra_trap_stub(v) is the address of an entry stub
  * for vector v that builds a struct umbra_frame and calls
  * umbra_trap_handler(frame), which the guest defines; when it returns, the
- * stub restores the (possibly changed) frame and irets.
+ * stub sets the virtual interrupt flag again if the frame's EFLAGS.IF says
+ * so (delivering what is pending), restores the (possibly changed) frame
+ * and irets.
  */
 uint32_t umbra_trap_stub(unsigned vector);
 void umbra_trap_handler(struct umbra_frame *f);	/* the runtime's default exits with 254 */
