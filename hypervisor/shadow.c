@@ -254,7 +254,7 @@ static bool check_entry(struct guest *g, const char *who, unsigned level, gva_t 
 
 	if (entry_valid(g, level, e))
 		return true;
-	if (level < LEAF && level > 0 && (e & PTE_PS))
+	if (level < LEAF && !(F->levels == 3 && level == 0) && (e & PTE_PS))
 		guest_kill(g, "%s: entry 0x%llx for 0x%x is a large page; umbra supports 4 KiB pages only",
 			   who, e, va);
 	else if (reserved)
@@ -410,6 +410,12 @@ enum fault_result shadow_fault(struct guest *g, gva_t va, u32 error, u32 *guest_
 
 	if (s->linear)
 		return linear_fault(g, va, error, guest_error);
+	if (va >= F->switcher_base) {
+		/* Segment limits stop the guest first; never follow the Switcher's link. */
+		*guest_error = error;
+		s->reflected++;
+		return FAULT_GUEST;
+	}
 	r = guest_walk(g, "page fault", s->cur->cr3, va, F->levels, &w);
 	if (r < 0)
 		return FAULT_KILLED;
@@ -442,21 +448,31 @@ bool shadow_translate(struct guest *g, gva_t va, bool write, gpa_t *gpa)
 	return true;
 }
 
+/*
+ * The kernel stack is [esp1 - pages * PAGE_SIZE, esp1); with an unaligned
+ * esp1 that covers one page more than `pages`. These are its first page
+ * and the page after its last.
+ */
 static u32 stack_bottom(const struct guest *g)
 {
-	return g->esp1 - g->stack_pages * PAGE_SIZE;
+	return ALIGN_DOWN(g->esp1 - g->stack_pages * PAGE_SIZE, PAGE_SIZE);
+}
+
+static u32 stack_top(const struct guest *g)
+{
+	return ALIGN_UP(g->esp1, PAGE_SIZE);
 }
 
 /* Whether a change to the mappings of [start, end) can reach the kernel stack. */
 static bool touches_stack(const struct guest *g, u64 start, u64 end)
 {
-	return g->ss1 && start < g->esp1 && end > stack_bottom(g);
+	return g->ss1 && start < stack_top(g) && end > stack_bottom(g);
 }
 
 /* The stack is already mapped writable in the current shadow. */
 static bool stack_mapped(struct guest *g)
 {
-	for (u32 va = stack_bottom(g); va < g->esp1; va += PAGE_SIZE) {
+	for (u32 va = stack_bottom(g); va < stack_top(g); va += PAGE_SIZE) {
 		void *t = leaf_table(g, g->shadow.cur, va, false);
 
 		if (!t || (pte_get(F, t, pt_index(F, LEAF, va)) & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
@@ -471,8 +487,7 @@ bool shadow_pin_stack(struct guest *g)
 
 	if (s->linear || !g->ss1)
 		return true;
-	for (u32 i = 1; i <= g->stack_pages; i++) {
-		gva_t va = g->esp1 - i * PAGE_SIZE;
+	for (u32 va = stack_bottom(g); va < stack_top(g); va += PAGE_SIZE) {
 		struct gwalk w;
 		int r = guest_walk(g, "kernel stack", s->cur->cr3, va, F->levels, &w);
 
@@ -595,7 +610,8 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 						  w.user && (value & PTE_U)) : 0);
 		}
 	}
-	if (!touches_stack(g, va, (u64)va + pt_span(F, level)))
+	if (!touches_stack(g, ALIGN_DOWN((u64)va, pt_span(F, level)),
+			   ALIGN_DOWN((u64)va, pt_span(F, level)) + pt_span(F, level)))
 		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
