@@ -47,6 +47,7 @@ help:
 	@echo "make run [PAE=1]  boot the ISO in QEMU, serial console here"
 	@echo "make test         host-side unit tests, then boot tests, both formats"
 	@echo "make test-host    host-side unit tests only"
+	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
 	@echo "make deps         install the Debian packages the build and tests need"
 	@echo "make clean        remove build/"
@@ -148,6 +149,46 @@ $(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h
 	@mkdir -p $(@D)
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_LIB_SRCS)
+
+# The shadow page tables over simulated RAM (tests/host/shadow_sim.c), one
+# binary per paging format: a seeded random test, and a fuzzer that
+# tests/run.py runs briefly and `make fuzz` at length. The fuzzer is
+# clang's libFuzzer if clang has it, else a driver feeding random inputs.
+SHADOW_SRCS := tests/host/shadow_sim.c hypervisor/shadow.c hypervisor/guest.c \
+	       hypervisor/guest_mem.c mm/frame.c mm/pt.c tests/host/hosted.c
+SHADOW_DEPS := $(SHADOW_SRCS) tests/host/shadow_sim.h tests/host/check.h \
+	       $(wildcard hypervisor/*.h mm/*.h arch/x86/*.h lib/*.h guest-abi/include/umbra/*.h)
+SHADOW_TESTS := $(HB)/test_shadow_2level $(HB)/test_shadow_pae
+FUZZ_TESTS := $(HB)/test_fuzz_shadow_2level $(HB)/test_fuzz_shadow_pae
+HOST_TESTS := $(filter-out $(HB)/test_shadow,$(HOST_TESTS)) $(SHADOW_TESTS) $(FUZZ_TESTS)
+fmt_pae	= $(if $(filter pae,$(1)),1,0)
+FUZZCC	?= clang
+FUZZ_TIME ?= 300
+FUZZ_CFLAGS := $(filter-out -fsanitize=% -DUMBRA_PAE=%,$(HOST_CFLAGS)) -fsanitize=fuzzer,address,undefined
+HAVE_LIBFUZZER = $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+		 $(FUZZCC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo yes)
+
+$(SHADOW_TESTS): $(HB)/test_shadow_%: tests/host/test_shadow.c $(SHADOW_DEPS)
+	@mkdir -p $(@D)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(filter-out -DUMBRA_PAE=%,$(HOST_CFLAGS)) -DUMBRA_PAE=$(call fmt_pae,$*) \
+		-o $@ $< $(SHADOW_SRCS)
+
+$(FUZZ_TESTS): $(HB)/test_fuzz_shadow_%: tests/host/fuzz_shadow.c $(SHADOW_DEPS)
+	@mkdir -p $(@D)
+	$(call say,FUZZCC,$@)
+	$(Q)$(if $(filter yes,$(HAVE_LIBFUZZER)), \
+		$(FUZZCC) $(FUZZ_CFLAGS), \
+		$(HOSTCC) $(filter-out -DUMBRA_PAE=%,$(HOST_CFLAGS)) -DFUZZ_STANDALONE) \
+		-DUMBRA_PAE=$(call fmt_pae,$*) -o $@ $< $(SHADOW_SRCS)
+
+fuzz: $(FUZZ_TESTS)
+	@for f in 2level pae; do \
+		mkdir -p $(HB)/fuzz-corpus-$$f; \
+		echo "umbra: fuzzing the $$f shadow code for $(FUZZ_TIME) s"; \
+		$(HB)/test_fuzz_shadow_$$f -max_total_time=$(FUZZ_TIME) -max_len=2048 -len_control=0 \
+			-artifact_prefix=$(HB)/fuzz-crash-$$f- $(HB)/fuzz-corpus-$$f || exit 1; \
+	done
 
 test-host: $(HOST_TESTS)
 	@for t in $(HOST_TESTS); do $$t || exit 1; done

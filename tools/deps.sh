@@ -13,6 +13,10 @@ check mformat mtools
 check qemu-system-i386 qemu-system-x86
 check gcc gcc
 check python3 python3
+# The shadow fuzzer (make fuzz): clang with libFuzzer's runtime.
+check clang clang
+[ -e "$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-$(uname -m).a" ] ||
+	need="$need libclang-rt-dev"
 [ -z "$need" ] && exit 0
 echo "umbra: installing Debian packages:$need"
 SUDO=""

@@ -1,0 +1,356 @@
+/*
+ * The shadow page tables against a simulated guest, in one paging format
+ * (the Makefile builds this file twice: test_shadow_2level with
+ * -DUMBRA_PAE=0, test_shadow_pae with -DUMBRA_PAE=1).
+ *
+ * First long seeded random sequences (shadow_sim.c): table edits announced
+ * and silent, hypercalls, CR3 switches over more top levels than the cache
+ * holds, accesses and translations, with every shadow entry checked after
+ * each step, then one hostile operation per guest and a leak check after
+ * teardown. One result line per kind of check, not per step.
+ *
+ * Then directed tests, each a short story about one behaviour, each in a
+ * child process so that a broken Switcher table cannot spoil the next.
+ *
+ * Options: --seeds N, --steps N, --seed N (run only that seed), --trace
+ * (print every operation; use with --seed to replay a failure).
+ */
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "shadow_sim.h"
+#include "mm/frame.h"
+#include "mm/phys.h"
+#include "mm/pt.h"
+
+#define F	(&pt_native)
+#define PAE	(F->levels == 3)
+#define LEAF	(F->levels - 1u)
+#define DIR	(F->levels - 2u)
+#define FMT	(PAE ? "PAE" : "2-level")
+#define SW_BASE	(F->switcher_base)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report_random(unsigned first, unsigned seeds, double secs)
+{
+	const struct sim_totals *t = &sim_totals;
+
+	for (int k = 0; k < CK_COUNT; k++) {
+		char name[400];
+
+		if (k == CK_AGREE)
+			snprintf(name, sizeof(name), "%s: seeds %u-%u: %s (%llu random steps, %llu checks, %u disagreements, %.0f steps/s)",
+				 FMT, first, first + seeds - 1, sim_check_names[k],
+				 (unsigned long long)t->steps, (unsigned long long)t->checks,
+				 t->fails[k], t->steps / secs);
+		else if (k == CK_FAULT)
+			snprintf(name, sizeof(name), "%s: %s (%llu accesses: %llu fixed, %llu reflected, %llu of them not present; %llu translations)",
+				 FMT, sim_check_names[k], (unsigned long long)t->accesses,
+				 (unsigned long long)t->fixed, (unsigned long long)t->reflected,
+				 (unsigned long long)t->not_present, (unsigned long long)t->translations);
+		else if (k == CK_CALLS)
+			snprintf(name, sizeof(name), "%s: %s (%llu set calls, %llu flushes, %llu switches, %llu evictions, %llu silent edits)",
+				 FMT, sim_check_names[k], (unsigned long long)t->set_calls,
+				 (unsigned long long)t->flushes, (unsigned long long)t->switches,
+				 (unsigned long long)t->evictions, (unsigned long long)t->silent);
+		else if (k == CK_LEAK)
+			snprintf(name, sizeof(name), "%s: %s (%llu guests, %llu of them killed for want of shadow frames)",
+				 FMT, sim_check_names[k], (unsigned long long)t->seeds,
+				 (unsigned long long)t->starved);
+		else if (k == CK_HOSTILE)
+			snprintf(name, sizeof(name), "%s: %s (%llu guests)", FMT, sim_check_names[k],
+				 (unsigned long long)t->kills);
+		else
+			snprintf(name, sizeof(name), "%s: %s", FMT, sim_check_names[k]);
+		if (!check_done(!t->fails[k], name, check_fmt("%u failures; first: %s", t->fails[k], t->first[k])))
+			printf("  last operations before it:\n%s", t->trace[k]);
+	}
+	printf("test_shadow (%s): %llu steps in %.2f s: %.0f steps per second\n", FMT,
+	       (unsigned long long)sim_totals.steps, secs, sim_totals.steps / secs);
+}
+
+/* ---- directed tests ----------------------------------------------------- */
+
+/* Map va to guest frame pfn in the tables under cr3, making tables as needed. */
+static void map(gpa_t cr3, gva_t va, pfn_t pfn, pte_t flags)
+{
+	gpa_t table = cr3;
+
+	for (unsigned l = 0; l < LEAF; l++) {
+		gpa_t at = table + pt_index(F, l, va) * F->entry_bytes;
+		pte_t e = sim_gget(at);
+
+		if (!(e & PTE_P)) {
+			e = sim_table_alloc() | (PAE && l == 0 ? PTE_P : PTE_P | PTE_W | PTE_U | PTE_A);
+			sim_gset(at, e);
+		}
+		table = pte_addr(F, e);
+	}
+	sim_gset(table + pt_index(F, LEAF, va) * F->entry_bytes, ((pte_t)pfn << PAGE_SHIFT) | flags);
+}
+
+static gpa_t dir_entry(gpa_t cr3, gva_t va)
+{
+	if (!PAE)
+		return cr3 + pt_index(F, 0, va) * 4;
+	return pte_addr(F, sim_gget(cr3 + pt_index(F, 0, va) * 8)) + pt_index(F, 1, va) * 8;
+}
+
+static bool end_guest(char *why, size_t len)
+{
+	return sim_guest_end(why, len);
+}
+
+/*
+ * The CPU never faults in the Switcher region (every guest segment ends
+ * below it), but if a fault there ever reached the shadow code, a guest
+ * mapping of its own for that address must not land in the Switcher's page
+ * table, which every guest shares.
+ */
+static bool switcher_fault(u32 kb, char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, kb);
+	gpa_t cr3 = sim_table_alloc();
+	gva_t va = SW_BASE + PAGE_SIZE;
+	pte_t before, after;
+	u32 err = 0;
+	enum fault_result r;
+
+	map(cr3, 0x400000, 5, PTE_P | PTE_W | PTE_U | PTE_A | PTE_D);
+	map(cr3, va, 9, PTE_P | PTE_W | PTE_U | PTE_A | PTE_D);	/* silently, in its own table */
+	if (shadow_new_pgtable(g, cr3)) {
+		snprintf(why, len, "new_pgtable failed: %s", g->reason);
+		return false;
+	}
+	before = sim_shadow_entry(va);
+	r = shadow_fault(g, va, 2 | 4, &err);
+	after = sim_shadow_entry(va);
+	if (after != before || !sim_switcher_intact()) {
+		snprintf(why, len, "shadow_fault(0x%x) returned %d and the CPU now sees 0x%llx there instead of the Switcher's 0x%llx",
+			 va, r, (unsigned long long)after, (unsigned long long)before);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+/*
+ * A kernel stack whose top is not page aligned (Linux's 32-bit sp0 sits 8
+ * bytes below a page boundary): the page the CPU pushes to first, holding
+ * esp1 - 4, must be pinned, as must every page of the stack below it.
+ */
+static bool pin_unaligned(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0xc0000000);
+	gpa_t cr3 = sim_table_alloc();
+	u32 top = 0xc0403000;
+
+	for (unsigned i = 0; i < 4; i++)
+		map(cr3, top - (i + 1) * PAGE_SIZE, 10 + i, PTE_P | PTE_W | PTE_A | PTE_D);
+	if (shadow_new_pgtable(g, cr3)) {
+		snprintf(why, len, "new_pgtable failed: %s", g->reason);
+		return false;
+	}
+	g->ss1 = UMBRA_KERNEL_DS;
+	g->esp1 = top - 8;
+	g->stack_pages = 2;
+	if (!shadow_pin_stack(g)) {
+		snprintf(why, len, "pin failed: %s", g->reason);
+		return false;
+	}
+	for (u32 va = (g->esp1 - g->stack_pages * PAGE_SIZE) & PAGE_MASK; va < g->esp1; va += PAGE_SIZE) {
+		pte_t s = sim_shadow_entry(va);
+
+		if ((s & (PTE_P | PTE_W)) != (PTE_P | PTE_W)) {
+			snprintf(why, len, "esp1 0x%x, 2 pages: page 0x%x of the stack has shadow entry 0x%llx",
+				 g->esp1, va, (unsigned long long)s);
+			return false;
+		}
+	}
+	return end_guest(why, len);
+}
+
+/*
+ * SET_PMD (PAE) and SET_PGD name any address inside the region they map.
+ * Re-announcing the directory entry above the kernel stack from an address
+ * higher in the same region must still leave the stack pinned.
+ */
+static bool pin_after_dir(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0xc0000000);
+	gpa_t cr3 = sim_table_alloc();
+	u32 stack = 0xc0001000, other = 0xc0000000 + F->large_page - PAGE_SIZE;
+	pte_t pde;
+	s32 r;
+
+	map(cr3, stack, 12, PTE_P | PTE_W | PTE_A | PTE_D);
+	map(cr3, other, 13, PTE_P | PTE_W | PTE_A | PTE_D);
+	if (shadow_new_pgtable(g, cr3)) {
+		snprintf(why, len, "new_pgtable failed: %s", g->reason);
+		return false;
+	}
+	g->ss1 = UMBRA_KERNEL_DS;
+	g->esp1 = stack + PAGE_SIZE;
+	g->stack_pages = 1;
+	if (!shadow_pin_stack(g) || !(sim_shadow_entry(stack) & PTE_W)) {
+		snprintf(why, len, "pin failed: %s", g->reason);
+		return false;
+	}
+	pde = sim_gget(dir_entry(cr3, other));
+	r = PAE ? shadow_set_entry(g, DIR, cr3, other, pde) :
+		  shadow_set_pgd(g, cr3, other >> F->level[0].shift, pde);
+	if (r || g->state != GUEST_RUNNABLE) {
+		snprintf(why, len, "re-announcing the directory entry returned %d: %s", r, g->reason);
+		return false;
+	}
+	if ((sim_shadow_entry(stack) & (PTE_P | PTE_W)) != (PTE_P | PTE_W)) {
+		snprintf(why, len, "after %s(0x%x, 0x%x, 0x%llx) the stack page 0x%x has shadow entry 0x%llx",
+			 PAE ? "set_pmd" : "set_pgd", cr3, other, (unsigned long long)pde, stack,
+			 (unsigned long long)sim_shadow_entry(stack));
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+/* A large-page directory entry is refused as one, by name. */
+static bool large_page_named(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0);
+	gpa_t cr3 = sim_table_alloc();
+	gva_t va = 0x00800000;
+	pte_t v = ((pte_t)0x200 << PAGE_SHIFT) | PTE_P | PTE_W | PTE_U | PTE_A | PTE_PS;
+	s32 r;
+
+	map(cr3, va, 5, PTE_P | PTE_A);
+	if (shadow_new_pgtable(g, cr3)) {
+		snprintf(why, len, "new_pgtable failed: %s", g->reason);
+		return false;
+	}
+	r = PAE ? shadow_set_entry(g, DIR, cr3, va, v) : shadow_set_pgd(g, cr3, va >> F->level[0].shift, v);
+	if (r != UMBRA_EINVAL || g->state != GUEST_DEAD || !strstr(g->reason, "large page")) {
+		snprintf(why, len, "%s with PS set returned %d; the guest %s: \"%s\"",
+			 PAE ? "set_pmd" : "set_pgd", r, g->state == GUEST_DEAD ? "was killed" : "lives",
+			 g->reason);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+/*
+ * guest_create with too few frames, short by one frame at each step of
+ * building the guest and its shadow: refused with a reason, and nothing
+ * kept. Just enough: the guest is made.
+ */
+static bool create_short(char *why, size_t len)
+{
+	u32 mem = MiB(1) + 3 * PAGE_SIZE, pfns = mem / PAGE_SIZE;
+	u32 need = 1 + (pfns + P2M_PER_PAGE - 1) / P2M_PER_PAGE + pfns + 2 + 1 + (PAE ? 4 : 0);
+
+	sim_machine_init();
+	for (u32 give = need - 10; give <= need; give++) {
+		u32 free_before = frame_count(FRAME_FREE);
+		char reason[128] = "";
+		struct guest *g;
+
+		sim_hog_frames(give);
+		g = guest_create("short", mem, 4, reason, sizeof(reason));
+		if ((g != NULL) != (give == need) || (!g && !strstr(reason, "not enough memory"))) {
+			snprintf(why, len, "with %u of the %u frames needed: guest %s (\"%s\")", give, need,
+				 g ? "made" : "refused", reason);
+			return false;
+		}
+		if (g) {
+			guest_destroy(g);
+			g->state = GUEST_FREE;
+		}
+		sim_unhog_frames();
+		if (frame_count(FRAME_FREE) != free_before || frame_count(FRAME_SHADOW) ||
+		    frame_count(FRAME_GUEST) || frame_info(sim_switcher_pt())->refs != 1) {
+			snprintf(why, len, "with %u of the %u frames needed: %u frames free after, %u before",
+				 give, need, frame_count(FRAME_FREE), free_before);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Run one directed test in a child, so that a failure cannot spoil the rest. */
+static void directed(bool (*fn)(char *, size_t), const char *name)
+{
+	pid_t pid;
+	int status;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		char why[512] = "";
+
+		check_done(fn(why, sizeof(why)), name, why);
+		exit(check_failed ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		check_done(false, name, "fork failed");
+		return;
+	}
+	check_total++;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		check_failed++;
+		if (!WIFEXITED(status))
+			printf("FAIL %s: %s: the child died (signal %d)\n", check_file(), name,
+			       WTERMSIG(status));
+	}
+}
+
+static bool switcher_fault_user(char *why, size_t len) { return switcher_fault(0, why, len); }
+static bool switcher_fault_kernel(char *why, size_t len) { return switcher_fault(0xc0000000, why, len); }
+
+int main(int argc, char **argv)
+{
+	unsigned first = 1, seeds = UMBRA_PAE ? 180 : 240, steps = 500;
+	bool trace = false, only = false;
+	double t0, secs;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seeds") && i + 1 < argc) {
+			seeds = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+			steps = strtoul(argv[++i], NULL, 0);
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			first = strtoul(argv[++i], NULL, 0);
+			seeds = 1;
+			only = true;
+		} else if (!strcmp(argv[i], "--trace")) {
+			trace = true;
+		} else {
+			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace]\n", argv[0]);
+			return 2;
+		}
+	}
+
+	sim_machine_init();
+	t0 = now();
+	for (unsigned s = first; s < first + seeds; s++)
+		sim_run(&(struct sim_options){ .seed = s, .steps = steps, .hostile = true, .trace = trace });
+	secs = now() - t0;
+	report_random(first, seeds, secs > 0 ? secs : 1e-9);
+	if (only)
+		return check_status();
+
+	directed(switcher_fault_user, check_fmt("%s: a fault in the Switcher region leaves the Switcher's table alone", FMT));
+	directed(switcher_fault_kernel, check_fmt("%s: ... also with a kernel address set (shared kernel tables)", FMT));
+	directed(pin_unaligned, check_fmt("%s: a kernel stack top not page aligned is pinned page by page", FMT));
+	directed(pin_after_dir, check_fmt("%s: %s above the stack, named by another address in its region, keeps the stack pinned",
+					  FMT, PAE ? "set_pmd" : "set_pgd"));
+	directed(create_short, check_fmt("%s: guest_create short of frames at any step refuses and keeps nothing", FMT));
+	directed(large_page_named, check_fmt("%s: a large-page directory entry is refused as a large page", FMT));
+	return check_status();
+}
