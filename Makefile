@@ -114,7 +114,7 @@ $(B)/umbra.iso: $(B)/umbra.elf $(B)/guests/hello.elf iso/grub.cfg
 
 # --- running ----------------------------------------------------------------
 
-QEMU_FLAGS := -m 256M -display none -no-reboot -serial stdio -icount shift=0 \
+QEMU_FLAGS := -m 256M -display none -no-reboot -serial stdio -icount shift=0,sleep=off \
 	      -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	      $(if $(filter kvm,$(UMBRA_ACCEL)),-accel kvm -cpu host,-accel tcg)
 
@@ -150,13 +150,15 @@ $(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_LIB_SRCS)
 
-# The shadow page tables over simulated RAM (tests/host/shadow_sim.c), one
+# The shadow page tables over simulated RAM (tests/host/sim_*.c), one
 # binary per paging format: a seeded random test, and a fuzzer that
 # tests/run.py runs briefly and `make fuzz` at length. The fuzzer is
 # clang's libFuzzer if clang has it, else a driver feeding random inputs.
-SHADOW_SRCS := tests/host/shadow_sim.c hypervisor/shadow.c hypervisor/guest.c \
+SHADOW_SRCS := tests/host/sim_machine.c tests/host/sim_model.c tests/host/sim_check.c \
+	       tests/host/sim_guest.c tests/host/sim_access.c tests/host/sim_hostile.c \
+	       tests/host/sim_run.c hypervisor/shadow.c hypervisor/guest_pt.c hypervisor/guest.c \
 	       hypervisor/guest_mem.c mm/frame.c mm/pt.c tests/host/hosted.c
-SHADOW_DEPS := $(SHADOW_SRCS) tests/host/shadow_sim.h tests/host/check.h \
+SHADOW_DEPS := $(SHADOW_SRCS) $(wildcard tests/host/*.h) \
 	       $(wildcard hypervisor/*.h mm/*.h arch/x86/*.h lib/*.h guest-abi/include/umbra/*.h)
 SHADOW_TESTS := $(HB)/test_shadow_2level $(HB)/test_shadow_pae
 FUZZ_TESTS := $(HB)/test_fuzz_shadow_2level $(HB)/test_fuzz_shadow_pae

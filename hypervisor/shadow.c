@@ -29,6 +29,7 @@
 #include "console.h"
 #include "guest.h"
 #include "guest_mem.h"
+#include "guest_pt.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/switcher.h"
 #include "../guest-abi/include/umbra/hypercall.h"
@@ -215,102 +216,6 @@ u32 shadow_cr3(const struct guest *g)
 	return g->shadow.cur->top << PAGE_SHIFT;
 }
 
-/* ---- the guest's own tables --------------------------------------------- */
-
-struct gwalk {
-	gpa_t at[PT_MAX_LEVELS];	/* where each entry lives in guest memory */
-	pte_t e[PT_MAX_LEVELS];
-	bool write, user;		/* what the levels walked allow together */
-};
-
-static pte_t gread(struct guest *g, gpa_t a)
-{
-	void *p = guest_phys_ptr(g, a);
-
-	return F->entry_bytes == 8 ? *(u64 *)p : *(u32 *)p;
-}
-
-static void gwrite(struct guest *g, gpa_t a, pte_t v)
-{
-	void *p = guest_phys_ptr(g, a);
-
-	if (F->entry_bytes == 8)
-		*(u64 *)p = v;
-	else
-		*(u32 *)p = (u32)v;
-}
-
-static bool entry_valid(const struct guest *g, unsigned level, pte_t e)
-{
-	return !(e & ~(F->level[level].allowed | F->addr_mask)) &&
-	       (e & F->addr_mask) >> PAGE_SHIFT < g->nr_pfns;
-}
-
-/* Check a present guest entry at `level`; kill the guest if it is bad. */
-static bool check_entry(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
-{
-	pte_t reserved = e & ~(F->level[level].allowed | F->addr_mask);
-	u64 frame = (e & F->addr_mask) >> PAGE_SHIFT;
-
-	if (entry_valid(g, level, e))
-		return true;
-	if (level < LEAF && !(F->levels == 3 && level == 0) && (e & PTE_PS))
-		guest_kill(g, "%s: entry 0x%llx for 0x%x is a large page; umbra supports 4 KiB pages only",
-			   who, e, va);
-	else if (reserved)
-		guest_kill(g, "%s: entry 0x%llx for 0x%x sets reserved or non-table bits 0x%llx",
-			   who, e, va, reserved);
-	else if (frame >= g->nr_pfns)
-		guest_kill(g, "%s: entry 0x%llx for 0x%x: frame 0x%llx beyond limit 0x%x",
-			   who, e, va, frame, g->nr_pfns);
-	else
-		return true;
-	return false;
-}
-
-/*
- * Walk the guest's tables for va from its top-level table at cr3, down to
- * (not including) level `stop`. Returns the level of the first entry that
- * is not present, `stop` if all were, or -1 if an entry was bad (the guest
- * is then dead).
- */
-static int guest_walk(struct guest *g, const char *who, gpa_t cr3, gva_t va, unsigned stop,
-		      struct gwalk *w)
-{
-	gpa_t table = cr3;
-
-	w->write = w->user = true;
-	for (unsigned l = 0; l < stop; l++) {
-		pte_t e;
-
-		w->at[l] = table + pt_index(F, l, va) * F->entry_bytes;
-		w->e[l] = e = gread(g, w->at[l]);
-		if (!(e & PTE_P))
-			return (int)l;
-		if (!check_entry(g, who, l, va, e))
-			return -1;
-		if (F->levels == 2 || l > 0) {
-			w->write &= !!(e & PTE_W);
-			w->user &= !!(e & PTE_U);
-		}
-		table = pte_addr(F, e);
-	}
-	return (int)stop;
-}
-
-/* Set A on every level walked (PAE's top level has none) and D if writing. */
-static void set_accessed(struct guest *g, struct gwalk *w, bool write)
-{
-	for (unsigned l = (F->levels == 3); l < F->levels; l++) {
-		pte_t e = w->e[l] | PTE_A | (l == LEAF && write ? PTE_D : 0);
-
-		if (e != w->e[l]) {
-			w->e[l] = e;
-			gwrite(g, w->at[l], e);
-		}
-	}
-}
-
 static pte_t make_spte(const struct guest *g, pte_t gpte, bool write, bool user)
 {
 	mfn_t m = guest_p2m(g, (pfn_t)(pte_addr(F, gpte) >> PAGE_SHIFT));
@@ -328,7 +233,7 @@ static bool fill(struct guest *g, struct shadow_top *t, gva_t va, struct gwalk *
 {
 	void *table;
 
-	set_accessed(g, w, write);
+	guest_set_accessed(g, w, write);
 	table = leaf_table(g, t, va, true);
 	if (!table) {
 		guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
@@ -389,11 +294,32 @@ static void fault_around(struct guest *g, gva_t va, const struct gwalk *w, void 
 	for (unsigned i = first; i < first + AROUND; i++) {
 		pte_t e = pte_get(F, gtable, i);
 
-		if (i == idx || !(e & PTE_P) || !(e & PTE_A) || !entry_valid(g, LEAF, e) ||
+		if (i == idx || !(e & PTE_P) || !(e & PTE_A) || !guest_entry_valid(g, LEAF, e) ||
 		    (pte_get(F, table, i) & PTE_P))
 			continue;
 		pte_set(F, table, i, make_spte(g, e, w->write && (e & PTE_W), w->user && (e & PTE_U)));
 	}
+}
+
+/*
+ * The kernel stack is [esp1 - pages * PAGE_SIZE, esp1); with an unaligned
+ * esp1 that covers one page more than `pages`. These are its first page
+ * and the page after its last.
+ */
+static u32 stack_bottom(const struct guest *g)
+{
+	return ALIGN_DOWN(g->esp1 - g->stack_pages * PAGE_SIZE, PAGE_SIZE);
+}
+
+static u32 stack_top(const struct guest *g)
+{
+	return ALIGN_UP(g->esp1, PAGE_SIZE);
+}
+
+/* Whether a change to the mappings of [start, end) can reach the kernel stack. */
+static bool touches_stack(const struct guest *g, u64 start, u64 end)
+{
+	return g->ss1 && start < stack_top(g) && end > stack_bottom(g);
 }
 
 /*
@@ -424,7 +350,8 @@ enum fault_result shadow_fault(struct guest *g, gva_t va, u32 error, u32 *guest_
 		s->reflected++;
 		return FAULT_GUEST;
 	}
-	if (!fill(g, s->cur, va, &w, write))
+	/* A stack page is filled writable even on a read: it must stay so. */
+	if (!fill(g, s->cur, va, &w, write || (w.write && touches_stack(g, va, (u64)va + 1))))
 		return FAULT_KILLED;
 	fault_around(g, va, &w, leaf_table(g, s->cur, va, false));
 	s->faults++;
@@ -443,30 +370,9 @@ bool shadow_translate(struct guest *g, gva_t va, bool write, gpa_t *gpa)
 	    guest_walk(g, "hypercall buffer", g->shadow.cur->cr3, va, F->levels, &w) != (int)F->levels ||
 	    (write && !w.write))
 		return false;
-	set_accessed(g, &w, write);
+	guest_set_accessed(g, &w, write);
 	*gpa = pte_addr(F, w.e[LEAF]) | (va & ~PAGE_MASK);
 	return true;
-}
-
-/*
- * The kernel stack is [esp1 - pages * PAGE_SIZE, esp1); with an unaligned
- * esp1 that covers one page more than `pages`. These are its first page
- * and the page after its last.
- */
-static u32 stack_bottom(const struct guest *g)
-{
-	return ALIGN_DOWN(g->esp1 - g->stack_pages * PAGE_SIZE, PAGE_SIZE);
-}
-
-static u32 stack_top(const struct guest *g)
-{
-	return ALIGN_UP(g->esp1, PAGE_SIZE);
-}
-
-/* Whether a change to the mappings of [start, end) can reach the kernel stack. */
-static bool touches_stack(const struct guest *g, u64 start, u64 end)
-{
-	return g->ss1 && start < stack_top(g) && end > stack_bottom(g);
 }
 
 /* The stack is already mapped writable in the current shadow. */
@@ -584,7 +490,7 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 		guest_kill(g, "%s: top-level table 0x%x is outside guest memory", who, cr3);
 		return UMBRA_EINVAL;
 	}
-	if ((value & PTE_P) && !check_entry(g, who, level, va, value))
+	if ((value & PTE_P) && !guest_entry_check(g, who, level, va, value))
 		return UMBRA_EINVAL;
 	r = guest_walk(g, who, cr3, va, level, &w);
 	if (r < 0)
@@ -592,7 +498,7 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 	if (r < (int)level)
 		return UMBRA_EINVAL;	/* the table that would hold it is not linked */
 	w.at[level] = (r ? pte_addr(F, w.e[level - 1]) : cr3) + pt_index(F, level, va) * F->entry_bytes;
-	gwrite(g, w.at[level], value);
+	guest_pte_write(g, w.at[level], value);
 	if (g->shadow.linear)
 		return 0;
 	if (level == DIR) {
@@ -629,9 +535,9 @@ s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)
 		guest_kill(g, "set_pgd: top-level table 0x%x is outside guest memory", cr3);
 		return UMBRA_EINVAL;
 	}
-	if ((value & PTE_P) && !check_entry(g, "set_pgd", 0, (u32)start, value))
+	if ((value & PTE_P) && !guest_entry_check(g, "set_pgd", 0, (u32)start, value))
 		return UMBRA_EINVAL;
-	gwrite(g, cr3 + index * F->entry_bytes, value);
+	guest_pte_write(g, cr3 + index * F->entry_bytes, value);
 	if (g->shadow.linear)
 		return 0;
 	drop_leaf_tables(g, find_top(&g->shadow, cr3), start, start + pt_span(F, 0));

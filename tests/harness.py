@@ -32,7 +32,7 @@ def accel_flags():
     """TCG unless UMBRA_ACCEL=kvm: this machine's KVM cannot run 32-bit paging."""
     if os.environ.get("UMBRA_ACCEL") == "kvm":
         return ["-accel", "kvm", "-cpu", "host"]
-    return ["-accel", "tcg", "-icount", "shift=0"]
+    return ["-accel", "tcg", "-icount", "shift=0,sleep=off"]
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Boot:
 class Result:
     status: int                 # QEMU's exit status, or None on time-out
     log: str
+    seconds: float = 0.0        # wall-clock time of the boot
 
     def lines(self, pattern):
         return re.findall(pattern, self.log, re.M)
@@ -102,8 +103,13 @@ def run_typing(boot):
 
 
 def run(boot):
-    if boot.keys:
-        return run_typing(boot)
+    start = time.monotonic()
+    result = run_typing(boot) if boot.keys else run_serial_file(boot)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def run_serial_file(boot):
     with tempfile.TemporaryDirectory(prefix="umbra-") as tmp:
         serial = os.path.join(tmp, "serial.log")
         cmd = qemu_command(boot, serial)

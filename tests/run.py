@@ -63,11 +63,18 @@ def run_boot_tests(tally, cases, formats):
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(lambda j: run_case(*j), jobs))
     figures = []
+    logs = os.path.join(harness.ROOT, "build", "test-logs")
+    os.makedirs(logs, exist_ok=True)
     for (case, fmt), result in zip(jobs, results):
+        with open(os.path.join(logs, "%s-%s.log" % (case.name, fmt)), "w") as f:
+            f.write("# %.1f s, QEMU status %s\n%s" % (result.seconds, result.status, result.log))
         figures += ["%-6s %s" % (fmt, f) for f in
                     re.findall(r"^(?:\[[^\]]+\] FIGURE |umbra: )((?:boot to first guest|image|"
                                r"memory|frames free).*|(?<=FIGURE ).*)$", result.log, re.M)
                     if case.name in ("two_hello", "syscalls", "ptbench")]
+        if result.status is None:
+            print("NOTE boot/%s/%s: no power-off after %.0f s (the time-out is %d s)"
+                  % (fmt, case.name, result.seconds, case.boot.get("timeout", 60)))
         for check, problem in common_checks(result, fmt, case):
             tally.add("boot/%s/%s: %s" % (fmt, case.name, check), problem,
                       result.log if problem else None)

@@ -5,10 +5,11 @@
  *
  * hypervisor/shadow.c, guest.c and guest_mem.c are built unchanged for one
  * paging format (-DUMBRA_PAE=0 or 1) over simulated RAM with the real frame
- * allocator. The guest side is this file's: it writes page-table entries
- * straight into guest memory and calls the shadow functions exactly as the
- * hypercall and page-fault paths do. Random decisions come from a seeded
- * generator (test_shadow.c) or from a fuzzer's bytes (fuzz_shadow.c).
+ * allocator. The guest side is the simulator's (sim_*.c, see
+ * sim_internal.h): it writes page-table entries straight into guest memory
+ * and calls the shadow functions exactly as the hypercall and page-fault
+ * paths do. Random decisions come from a seeded generator (test_shadow.c)
+ * or from a fuzzer's bytes (fuzz_shadow.c).
  */
 #ifndef UMBRA_TESTS_SHADOW_SIM_H
 #define UMBRA_TESTS_SHADOW_SIM_H

@@ -3,11 +3,11 @@
  * (the Makefile builds this file twice: test_shadow_2level with
  * -DUMBRA_PAE=0, test_shadow_pae with -DUMBRA_PAE=1).
  *
- * First long seeded random sequences (shadow_sim.c): table edits announced
- * and silent, hypercalls, CR3 switches over more top levels than the cache
- * holds, accesses and translations, with every shadow entry checked after
- * each step, then one hostile operation per guest and a leak check after
- * teardown. One result line per kind of check, not per step.
+ * First long seeded random sequences (the simulator, sim_*.c): table edits
+ * announced and silent, hypercalls, CR3 switches over more top levels than
+ * the cache holds, accesses and translations, with every shadow entry
+ * checked after each step, then one hostile operation per guest and a leak
+ * check after teardown. One result line per kind of check, not per step.
  *
  * Then directed tests, each a short story about one behaviour, each in a
  * child process so that a broken Switcher table cannot spoil the next.
