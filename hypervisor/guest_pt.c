@@ -62,6 +62,10 @@ int guest_walk(struct guest *g, const char *who, gpa_t cr3, gva_t va, unsigned s
 	for (unsigned l = 0; l < stop; l++) {
 		pte_t e;
 
+		if (l == LEAF) {
+			w->dir_write = w->write;
+			w->dir_user = w->user;
+		}
 		w->at[l] = table + pt_index(F, l, va) * F->entry_bytes;
 		w->e[l] = e = guest_pte_read(g, w->at[l]);
 		if (!(e & PTE_P))

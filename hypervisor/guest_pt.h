@@ -13,6 +13,7 @@ struct gwalk {
 	gpa_t at[PT_MAX_LEVELS];	/* where each entry lives in guest memory */
 	pte_t e[PT_MAX_LEVELS];
 	bool write, user;		/* what the levels walked allow together */
+	bool dir_write, dir_user;	/* the same above the leaf level */
 };
 
 /* The entry at guest-physical a (inside guest memory). */

@@ -297,7 +297,8 @@ static void fault_around(struct guest *g, gva_t va, const struct gwalk *w, void 
 		if (i == idx || !(e & PTE_P) || !(e & PTE_A) || !guest_entry_valid(g, LEAF, e) ||
 		    (pte_get(F, table, i) & PTE_P))
 			continue;
-		pte_set(F, table, i, make_spte(g, e, w->write && (e & PTE_W), w->user && (e & PTE_U)));
+		pte_set(F, table, i, make_spte(g, e, w->dir_write && (e & PTE_W),
+					       w->dir_user && (e & PTE_U)));
 	}
 }
 
