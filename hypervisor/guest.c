@@ -9,14 +9,6 @@
 struct guest guests[MAX_GUESTS];
 struct guest *current_guest;
 
-mfn_t guest_p2m(const struct guest *g, pfn_t pfn)
-{
-	const mfn_t *dir = mfn_to_virt(g->p2m_dir);
-	const mfn_t *leaf = mfn_to_virt(dir[pfn / P2M_PER_PAGE]);
-
-	return leaf[pfn % P2M_PER_PAGE];
-}
-
 static struct guest *free_slot(void)
 {
 	for (unsigned i = 0; i < MAX_GUESTS; i++)

@@ -12,6 +12,7 @@
 #include "../guest-abi/include/umbra/hypercall.h"
 #include "../guest-abi/include/umbra/shared.h"
 #include "shadow.h"
+#include "../mm/phys.h"
 
 #define MAX_GUESTS	64
 
@@ -84,7 +85,14 @@ struct guest *guest_create(const char *name, u32 mem_bytes, u32 shadows, char *w
 /* Return every frame the guest holds; its slot keeps the name and result. */
 void guest_destroy(struct guest *g);
 
-mfn_t guest_p2m(const struct guest *g, pfn_t pfn);
+/* The machine frame behind guest frame pfn (which must be below nr_pfns). */
+static inline mfn_t guest_p2m(const struct guest *g, pfn_t pfn)
+{
+	const mfn_t *dir = mfn_to_virt(g->p2m_dir);
+	const mfn_t *leaf = mfn_to_virt(dir[pfn / P2M_PER_PAGE]);
+
+	return leaf[pfn % P2M_PER_PAGE];
+}
 
 /* End the guest: on the console, with the reason, and tear it down later. */
 void guest_kill(struct guest *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -2,11 +2,6 @@
 #include "../mm/phys.h"
 #include "../lib/string.h"
 
-void *guest_phys_ptr(const struct guest *g, gpa_t gpa)
-{
-	return (u8 *)mfn_to_virt(guest_p2m(g, gpa >> PAGE_SHIFT)) + (gpa & ~PAGE_MASK);
-}
-
 bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len)
 {
 	const u8 *s = src;

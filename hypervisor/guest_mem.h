@@ -9,7 +9,10 @@
 #include "guest.h"
 
 /* The hypervisor's pointer to a byte of guest memory; gpa must be inside it. */
-void *guest_phys_ptr(const struct guest *g, gpa_t gpa);
+static inline void *guest_phys_ptr(const struct guest *g, gpa_t gpa)
+{
+	return (u8 *)mfn_to_virt(guest_p2m(g, gpa >> PAGE_SHIFT)) + (gpa & ~PAGE_MASK);
+}
 
 /* False, and nothing copied, if any byte lies outside guest memory. */
 bool guest_write_phys(struct guest *g, gpa_t dst, const void *src, u32 len);
