@@ -7,9 +7,6 @@
 
 extern char switcher_stub_table[];
 
-/* The guest on the CPU: its tables are the ones in the Switcher's pages. */
-extern struct guest *current_guest;
-
 /*
  * The real gate for a vector while g runs.
  *
