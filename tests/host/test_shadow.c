@@ -283,6 +283,50 @@ static bool create_short(char *why, size_t len)
 	return true;
 }
 
+/* Whether the shadow cache holds a top level for cr3. */
+static bool cached(const struct guest *g, gpa_t cr3)
+{
+	for (unsigned i = 0; i < g->shadow.ntops; i++)
+		if (g->shadow.tops[i].cr3 == cr3)
+			return true;
+	return false;
+}
+
+/*
+ * With two cached top levels, switching A, B, A, C must throw out B, the
+ * least recently used, and keep A; then D throws out A, now the oldest.
+ */
+static bool evicts_lru(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 2, 0);
+	gpa_t t[4];
+	static const unsigned order[] = { 0, 1, 0, 2 };
+
+	for (unsigned i = 0; i < 4; i++) {
+		t[i] = sim_table_alloc();
+		map(t[i], 0x400000, 5, PTE_P | PTE_W | PTE_A | PTE_D);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(order); i++)
+		if (shadow_new_pgtable(g, t[order[i]])) {
+			snprintf(why, len, "new_pgtable(0x%x) failed", t[order[i]]);
+			return false;
+		}
+	if (!cached(g, t[0]) || cached(g, t[1]) || !cached(g, t[2])) {
+		snprintf(why, len, "after A B A C: A %s, B %s, C %s (want A and C kept, B evicted)",
+			 cached(g, t[0]) ? "kept" : "evicted", cached(g, t[1]) ? "kept" : "evicted",
+			 cached(g, t[2]) ? "kept" : "evicted");
+		return false;
+	}
+	shadow_new_pgtable(g, t[3]);
+	if (cached(g, t[0]) || !cached(g, t[2]) || g->shadow.evictions != 2) {
+		snprintf(why, len, "after D: A %s, C %s, %llu evictions (want A evicted, C kept, 2)",
+			 cached(g, t[0]) ? "kept" : "evicted", cached(g, t[2]) ? "kept" : "evicted",
+			 (unsigned long long)g->shadow.evictions);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
 /* Run one directed test in a child, so that a failure cannot spoil the rest. */
 static void directed(bool (*fn)(char *, size_t), const char *name)
 {
@@ -351,6 +395,7 @@ int main(int argc, char **argv)
 	directed(pin_after_dir, check_fmt("%s: %s above the stack, named by another address in its region, keeps the stack pinned",
 					  FMT, PAE ? "set_pmd" : "set_pgd"));
 	directed(create_short, check_fmt("%s: guest_create short of frames at any step refuses and keeps nothing", FMT));
+	directed(evicts_lru, check_fmt("%s: the cache evicts the least recently used top level", FMT));
 	directed(large_page_named, check_fmt("%s: a large-page directory entry is refused as a large page", FMT));
 	return check_status();
 }
