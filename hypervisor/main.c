@@ -41,7 +41,7 @@ static void print_memory(void)
 	for (unsigned o = 0; o < FRAME_OWNER_COUNT; o++)
 		if (o != FRAME_RESERVED)
 			total += frame_count(o);
-	kprintf("umbra: memory: %u KiB usable, %u KiB free, %u KiB in use"
+	kprintf("umbra: memory: %u KiB usable, %u KiB free, %u KiB reserved"
 		" (hypervisor %u KiB, modules %u KiB, page tables %u KiB)\n",
 		total * 4, frame_count(FRAME_FREE) * 4, (total - frame_count(FRAME_FREE)) * 4,
 		(frame_count(FRAME_HYPERVISOR) + frame_count(FRAME_SWITCHER)) * 4,

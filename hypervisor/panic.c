@@ -10,9 +10,9 @@
 extern char _image_start[], _image_end[];
 
 /* Follow saved frame pointers while they stay inside the hypervisor. */
-static void backtrace(void)
+void backtrace_from(unsigned long ebp)
 {
-	u32 *fp = (u32 *)(uintptr_t)read_ebp();
+	u32 *fp = (u32 *)(uintptr_t)ebp;
 
 	kprintf("  backtrace:");
 	for (int depth = 0; fp && depth < 16; depth++) {
@@ -43,6 +43,6 @@ void panic(const char *fmt, ...)
 			current_guest->id, SWITCHER_REGS->eip);
 	else
 		kprintf("  current guest: none\n");
-	backtrace();
+	backtrace_from(read_ebp());
 	power_off(false);
 }

@@ -8,6 +8,9 @@
 void panic(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 
+/* Print the call chain from a frame pointer (the hypervisor only). */
+void backtrace_from(unsigned long ebp);
+
 #define BUG_ON(cond)							\
 	do {								\
 		if (__builtin_expect(!!(cond), 0))			\

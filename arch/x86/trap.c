@@ -21,5 +21,7 @@ void host_trap(struct host_frame *f)
 	kprintf("  eax %08x  ebx %08x  ecx %08x  edx %08x\n", f->eax, f->ebx, f->ecx, f->edx);
 	kprintf("  esi %08x  edi %08x  ebp %08x  esp %08x\n", f->esi, f->edi, f->ebp,
 		(u32)(uintptr_t)(f + 1));
+	kprintf("  at the fault: eip %08x,", f->eip);
+	backtrace_from(f->ebp);
 	panic("exception %u in the hypervisor at eip 0x%x", f->trapnum, f->eip);
 }
