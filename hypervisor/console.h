@@ -4,6 +4,11 @@
 
 #include "../lib/types.h"
 
+/*
+ * loglevel= on the command line: 0 shows only what went wrong and how the
+ * run ended, 1 (the default) also the boot's progress and figures, 2 also
+ * the shadow cache's decisions.
+ */
 enum { LOG_ERR, LOG_INFO, LOG_DEBUG };
 
 void console_init(void);

@@ -124,7 +124,7 @@ static bool load_one(const struct mb_module *m, unsigned index, const char *cmdl
 	fpu_guest_init(g);
 	if (a.timeout_ms)
 		g->kill_deadline = rdtsc() + ms_to_tsc(a.timeout_ms);
-	kprintf("umbra: guest \"%s\" loaded: %u KiB, entry 0x%x\n", g->name,
+	klog(LOG_INFO, "umbra: guest \"%s\" loaded: %u KiB, entry 0x%x\n", g->name,
 		g->mem_bytes / 1024, e.entry);
 	return true;
 }

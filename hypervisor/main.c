@@ -41,7 +41,7 @@ static void print_memory(void)
 	for (unsigned o = 0; o < FRAME_OWNER_COUNT; o++)
 		if (o != FRAME_RESERVED)
 			total += frame_count(o);
-	kprintf("umbra: memory: %u KiB usable, %u KiB free, %u KiB reserved"
+	klog(LOG_INFO, "umbra: memory: %u KiB usable, %u KiB free, %u KiB reserved"
 		" (hypervisor %u KiB, modules %u KiB, page tables %u KiB)\n",
 		total * 4, frame_count(FRAME_FREE) * 4, (total - frame_count(FRAME_FREE)) * 4,
 		(frame_count(FRAME_HYPERVISOR) + frame_count(FRAME_SWITCHER)) * 4,
@@ -52,7 +52,7 @@ static void print_image(void)
 {
 	u32 loaded = (u32)(_bss_start - _image_start), bss = (u32)(_image_end - _bss_start);
 
-	kprintf("umbra: image: %u KiB (code and data %u KiB, bss %u KiB)\n",
+	klog(LOG_INFO, "umbra: image: %u KiB (code and data %u KiB, bss %u KiB)\n",
 		(loaded + bss) / 1024, loaded / 1024, bss / 1024);
 }
 

@@ -100,7 +100,7 @@ static void enter(struct guest *g, struct guest_regs *r)
 		return;		/* it could not take the interrupt */
 	if (!first_guest_tsc) {
 		first_guest_tsc = rdtsc();
-		kprintf("umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
+		klog(LOG_INFO, "umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
 	}
 	switcher_to_guest(shadow_cr3(g));
 	g->world_switches++;

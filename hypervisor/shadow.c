@@ -167,6 +167,7 @@ static struct shadow_top *victim(struct shadow *s)
 		if (s->tops[i].used < v->used)
 			v = &s->tops[i];
 	}
+	klog(LOG_DEBUG, "umbra: shadow of table 0x%x evicted (least recently used)\n", v->cr3);
 	free_top(v);
 	s->evictions++;
 	return v;
@@ -432,6 +433,8 @@ s32 shadow_new_pgtable(struct guest *g, gpa_t cr3)
 		return UMBRA_EINVAL;
 	}
 	if (s->linear) {
+		klog(LOG_DEBUG, "umbra: guest \"%s\": page table 0x%x ends the linear boot mapping\n",
+		     g->name, cr3);
 		free_top(s->cur);
 		s->linear = false;
 	}

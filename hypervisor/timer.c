@@ -14,7 +14,7 @@ void timer_init(void)
 	tsc_khz = pit_measure_tsc_khz();
 	if (!tsc_khz)
 		tsc_khz = 1;
-	kprintf("umbra: TSC runs at %u kHz\n", tsc_khz);
+	klog(LOG_INFO, "umbra: TSC runs at %u kHz\n", tsc_khz);
 	pit_periodic(TICK_HZ);
 	pic_unmask(0);
 }

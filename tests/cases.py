@@ -193,6 +193,19 @@ BAD_PT = {
     "console_cross": r"console_write: buffer 0x3ffffff8\+16 is not mapped at 0x40000000",
     "silent_bad_entry": r"page fault: entry 0x1020003 for 0x40000000: frame 0x1020 beyond limit",
 }
+# loglevel=0 keeps only what went wrong and how the run ended; 2 adds the
+# shadow cache's decisions (pagetables switches over 12 tables, 8 cached).
+CASES.append(Case("loglevel_quiet", [(HELLO, "name=good"), (T + "hcall_unknown.elf", "name=rogue")],
+                  ok=False, cmdline="exit=qemu loglevel=0",
+                  expect=[r'guest "rogue" killed: unknown hypercall 999',
+                          r'guest "good" shut down with exit code 0', r"frames free: \d+"],
+                  reject=[r"loaded:", r"TSC runs at", r"boot to first guest", r"umbra: image:"]))
+CASES.append(Case("loglevel_debug", [(T + "pagetables.elf", "name=pt")],
+                  cmdline="exit=qemu loglevel=2",
+                  expect=[r'guest "pt": page table 0x[0-9a-f]+ ends the linear boot mapping',
+                          r"shadow of table 0x[0-9a-f]+ evicted \(least recently used\)",
+                          r'guest "pt" loaded:']))
+
 # Debug keys typed on the serial console while a guest spins.
 CASES.append(Case("debug_keys", [(T + "spinner.elf", "name=spin timeout=3000"), (HELLO, "name=good")],
                   ok=False, keys="hgmrs", after=r"spin: spinning forever",
