@@ -1,3 +1,8 @@
+/*
+ * Debug keys: letters typed on the serial console while guests run, each
+ * printing one view of the hypervisor's state (guests, memory, registers,
+ * shadow tables).
+ */
 #include "debugkeys.h"
 #include "console.h"
 #include "guest.h"
@@ -7,9 +12,9 @@
 #include "../arch/x86/uart.h"
 #include "../mm/frame.h"
 
-static const char *const state_names[] = {
-	[GUEST_FREE] = "free", [GUEST_RUNNABLE] = "runnable", [GUEST_HALTED] = "halted",
-	[GUEST_DEAD] = "dead", [GUEST_GONE] = "ended",
+static const char *const state_names[GUEST_STATES] = {
+	[GUEST_FREE] = "free", [GUEST_BUILDING] = "building", [GUEST_RUNNABLE] = "runnable",
+	[GUEST_HALTED] = "halted", [GUEST_DYING] = "dying", [GUEST_GONE] = "ended",
 };
 
 static void list_hypercalls(const struct guest *g)

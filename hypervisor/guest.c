@@ -1,6 +1,12 @@
+/*
+ * Guests: creating one, the steps of its life (see the diagram in
+ * guest.h), tearing it down, and its line-buffered console.
+ */
 #include <stdarg.h>
 #include "guest.h"
 #include "console.h"
+#include "fpu.h"
+#include "../lib/panic.h"
 #include "../mm/frame.h"
 #include "../mm/phys.h"
 #include "../lib/format.h"
@@ -76,7 +82,8 @@ struct guest *guest_create(const char *name, u32 mem_bytes, u32 shadows, char *w
 	id = (u8)(g - guests);
 	memset(g, 0, sizeof(*g));
 	g->id = id;
-	g->state = GUEST_DEAD;
+	g->state = GUEST_BUILDING;
+	g->batch_entry = -1;
 	strlcpy(g->name, name, sizeof(g->name));
 	g->mem_bytes = mem_bytes;
 	g->nr_pfns = mem_bytes >> PAGE_SHIFT;
@@ -84,71 +91,85 @@ struct guest *guest_create(const char *name, u32 mem_bytes, u32 shadows, char *w
 	if (!alloc_memory(g) || !shadow_init(g, shadows)) {
 		snprintf(why, whylen, "not enough memory: %u KiB asked, %u KiB free",
 			 mem_bytes / 1024, (frame_count(FRAME_FREE) + frame_count_guest(id)) * 4);
-		guest_destroy(g);
-		g->state = GUEST_FREE;
+		guest_teardown(g);
 		return NULL;
 	}
-	g->state = GUEST_RUNNABLE;
 	return g;
 }
 
-void guest_destroy(struct guest *g)
+void guest_start(struct guest *g)
 {
+	BUG_ON(g->state != GUEST_BUILDING);
+	g->state = GUEST_RUNNABLE;
+}
+
+void guest_teardown(struct guest *g)
+{
+	u32 left;
+
+	BUG_ON(g->state == GUEST_FREE || g->state == GUEST_GONE);
 	guest_console_flush(g);
+	fpu_forget(g);
 	shadow_destroy(g);
 	free_memory(g);
-	g->state = GUEST_GONE;
+	left = frame_count_guest(g->id);
+	if (left)
+		kprintf("umbra: BUG: guest \"%s\" still owns %u frames after teardown\n",
+			g->name, left);
+	g->state = g->state == GUEST_BUILDING ? GUEST_FREE : GUEST_GONE;
+}
+
+/*
+ * RUNNABLE or HALTED to DYING, killed with the reason (formatted, and
+ * naming the MULTICALL entry it came from) and said on the console.
+ */
+static void mark_killed(struct guest *g, const char *fmt, va_list ap)
+{
+	int n;
+
+	if (!guest_alive(g))
+		return;
+	n = vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
+	if (g->batch_entry >= 0 && n >= 0 && (size_t)n < sizeof(g->reason))
+		snprintf(g->reason + n, sizeof(g->reason) - n, " (multicall entry %d)", g->batch_entry);
+	g->killed = true;
+	g->state = GUEST_DYING;
+	guest_console_flush(g);
+	kprintf("umbra: guest \"%s\" killed: %s\n", g->name, g->reason);
+}
+
+static void unwind(struct guest *g)
+{
+	if (g->unwind)
+		unwind_jump(*g->unwind);
 }
 
 void guest_kill(struct guest *g, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (g->state != GUEST_RUNNABLE && g->state != GUEST_HALTED)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(g->reason, sizeof(g->reason), fmt, ap);
+	mark_killed(g, fmt, ap);
 	va_end(ap);
-	g->killed = true;
-	g->state = GUEST_DEAD;
-	guest_console_flush(g);
-	kprintf("umbra: guest \"%s\" killed: %s\n", g->name, g->reason);
+	unwind(g);
+}
+
+void guest_end(struct guest *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	mark_killed(g, fmt, ap);
+	va_end(ap);
 }
 
 void guest_exit(struct guest *g, u32 code)
 {
-	g->exit_code = code;
-	g->state = GUEST_DEAD;
-	guest_console_flush(g);
-	kprintf("umbra: guest \"%s\" shut down with exit code %u\n", g->name, code);
-}
-
-void guest_console_flush(struct guest *g)
-{
-	if (!g->line_len)
-		return;
-	g->line[g->line_len] = '\0';
-	kprintf("[%s] %s\n", g->name, g->line);
-	g->line_len = 0;
-}
-
-void guest_console(struct guest *g, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '\n') {
-			if (!g->line_len)
-				kprintf("[%s]\n", g->name);
-			guest_console_flush(g);
-			continue;
-		}
-		if (c == '\r')
-			continue;
-		if ((u8)c < ' ' && c != '\t')
-			c = '?';
-		g->line[g->line_len++] = c;
-		if (g->line_len == sizeof(g->line) - 1)
-			guest_console_flush(g);
+	if (guest_alive(g)) {
+		g->exit_code = code;
+		g->state = GUEST_DYING;
+		guest_console_flush(g);
+		kprintf("umbra: guest \"%s\" shut down with exit code %u\n", g->name, code);
 	}
+	unwind(g);
 }

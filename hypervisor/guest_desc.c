@@ -1,4 +1,11 @@
+/*
+ * The CPU state a guest declares through hypercalls: its gates, its TLS
+ * descriptors, its kernel stack and its shared page. Each value is checked
+ * here, once, and mirrored into the Switcher's tables while the guest has
+ * the CPU.
+ */
 #include "guest_desc.h"
+#include "hypercall.h"
 #include "../arch/x86/switcher.h"
 #include "../arch/x86/switcher_layout.h"
 #include "../arch/x86/paging.h"
@@ -67,10 +74,19 @@ void guest_desc_load(const struct guest *g)
 	SWITCHER_RO->tss.esp1 = g->esp1;
 }
 
-s32 hc_set_trap(struct guest *g, struct guest_regs *r)
+/* The guest's registers: in the register page while it has the CPU. */
+static struct guest_regs *live_regs(struct guest *g)
 {
-	u32 v = r->ebx;
-	gate_desc_t gate = ((u64)r->edx << 32) | r->ecx;
+	return g == current_guest ? SWITCHER_REGS : &g->regs;
+}
+
+/* Guest code segments end below the Switcher: a handler must lie inside them. */
+#define GUEST_CODE_LIMIT	(SWITCHER_BASE - 1)
+
+s32 hc_set_trap(struct guest *g, const u32 a[4])
+{
+	u32 v = a[0];
+	gate_desc_t gate = hc_arg64(a, 1);
 
 	if (v >= VEC_COUNT) {
 		guest_kill(g, "set_trap: vector %u out of range", v);
@@ -95,6 +111,11 @@ s32 hc_set_trap(struct guest *g, struct guest_regs *r)
 			guest_kill(g, "set_trap: vector %u: DPL %u (must be 1 or 3)", v, dpl);
 			return UMBRA_EINVAL;
 		}
+		if (gate_offset(gate) > GUEST_CODE_LIMIT) {
+			guest_kill(g, "set_trap: vector %u: handler 0x%x lies beyond the guest's code "
+				   "segment (limit 0x%x)", v, gate_offset(gate), GUEST_CODE_LIMIT);
+			return UMBRA_EINVAL;
+		}
 		/* The guest's selector may carry any RPL; the CPU wants ring 1's. */
 		gate = (gate & ~(0xffffull << 16)) | ((u64)UMBRA_KERNEL_CS << 16);
 	} else {
@@ -105,9 +126,18 @@ s32 hc_set_trap(struct guest *g, struct guest_regs *r)
 	return 0;
 }
 
-s32 hc_set_stack(struct guest *g, struct guest_regs *r)
+/* On the linear boot mapping the stack must lie in mapped guest memory. */
+static bool linear_stack_ok(const struct guest *g, u32 esp, u32 pages)
 {
-	u32 ss = r->ebx, esp = r->ecx, pages = r->edx;
+	u32 bottom = ALIGN_DOWN(esp - pages * PAGE_SIZE, PAGE_SIZE);
+	u64 top = ALIGN_UP((u64)esp, PAGE_SIZE);
+
+	return bottom >= PAGE_SIZE && top <= g->mem_bytes;
+}
+
+s32 hc_set_stack(struct guest *g, const u32 a[4])
+{
+	u32 ss = a[0], esp = a[1], pages = a[2];
 
 	if (ss != UMBRA_KERNEL_DS) {
 		guest_kill(g, "set_stack: segment 0x%x is not the ring-1 data segment 0x%x",
@@ -120,6 +150,12 @@ s32 hc_set_stack(struct guest *g, struct guest_regs *r)
 	}
 	if (esp < pages * PAGE_SIZE || esp > SWITCHER_BASE) {
 		guest_kill(g, "set_stack: stack top 0x%x outside the guest's address space", esp);
+		return UMBRA_EINVAL;
+	}
+	if (g->shadow.linear && !linear_stack_ok(g, esp, pages)) {
+		guest_kill(g, "set_stack: stack 0x%x-0x%x is not in guest memory (0x1000-0x%x) "
+			   "while the linear boot mapping is in use", esp - pages * PAGE_SIZE, esp,
+			   g->mem_bytes);
 		return UMBRA_EINVAL;
 	}
 	g->ss1 = ss;
@@ -145,6 +181,9 @@ static const char *bad_tls(seg_desc_t d)
 		return "expand-down segments are not allowed";
 	if ((u64)seg_base(d) + seg_limit(d) >= SWITCHER_BASE)
 		return "segment reaches into the Switcher region";
+	/* A 16-bit stack would come back from ring 0 with ESP[31:16] not its own. */
+	if (!(access & SEG_CODE) && (access & SEG_RW) && !((d >> 52) & SEG_DB))
+		return "16-bit writable data segments are not allowed";
 	return NULL;
 }
 
@@ -171,10 +210,11 @@ static void drop_stale_selector(u32 *sel, unsigned entry, seg_desc_t d)
 		*sel = 0;
 }
 
-s32 hc_set_tls(struct guest *g, struct guest_regs *r)
+s32 hc_set_tls(struct guest *g, const u32 a[4])
 {
-	u32 slot = r->ebx;
-	seg_desc_t d = ((u64)r->edx << 32) | r->ecx;
+	struct guest_regs *r = live_regs(g);
+	u32 slot = a[0];
+	seg_desc_t d = hc_arg64(a, 1);
 	const char *why;
 
 	if (slot >= GDT_TLS_COUNT) {
@@ -205,9 +245,9 @@ static bool valid_syscall_vector(u32 v)
 	return v == 0 || (v >= VEC_IRQ0 + 16 && v < VEC_COUNT && v != UMBRA_HCALL_VECTOR);
 }
 
-s32 hc_set_shared(struct guest *g, struct guest_regs *r)
+s32 hc_set_shared(struct guest *g, const u32 a[4])
 {
-	gpa_t gpa = r->ebx;
+	gpa_t gpa = a[0];
 	struct umbra_shared *s;
 
 	if (gpa % PAGE_SIZE || gpa < PAGE_SIZE || gpa >= g->mem_bytes) {

@@ -1,3 +1,8 @@
+/*
+ * The guest loader: one Multiboot module becomes one guest, after its
+ * module line and its ELF image have been checked; a module that fails a
+ * check is refused with the reason, and the others still run.
+ */
 #include "loader.h"
 #include "cmdline.h"
 #include "console.h"
@@ -27,7 +32,24 @@ struct module_args {
 	u32 mem;
 	u32 timeout_ms;		/* 0: none */
 	u32 shadows;		/* cached shadow top levels */
+	u8 failsafe_test;	/* enum failsafe_test */
 };
+
+/* failsafe_test= values, in enum failsafe_test's order. */
+static const char *const failsafe_tests[FAILSAFE_TESTS] = {
+	[FAILSAFE_NONE] = "", [FAILSAFE_GS] = "gs", [FAILSAFE_FS] = "fs", [FAILSAFE_ES] = "es",
+	[FAILSAFE_DS] = "ds", [FAILSAFE_CS] = "cs", [FAILSAFE_EIP] = "eip",
+};
+
+static bool parse_failsafe_test(const char *val, u8 *out)
+{
+	for (unsigned i = 1; i < FAILSAFE_TESTS; i++)
+		if (!strcmp(val, failsafe_tests[i])) {
+			*out = (u8)i;
+			return true;
+		}
+	return false;
+}
 
 /* The hypervisor's keys on a module line; the rest is the guest's. */
 static bool parse_module_args(const char *cmdline, unsigned index, struct module_args *a,
@@ -56,6 +78,11 @@ static bool parse_module_args(const char *cmdline, unsigned index, struct module
 	if (cmdline_get(cmdline, "timeout", val, sizeof(val)) &&
 	    (!parse_u32(val, &a->timeout_ms) || !a->timeout_ms))
 		return snprintf(why, whylen, "timeout=%s: expected milliseconds, at least 1", val),
+		       false;
+	a->failsafe_test = FAILSAFE_NONE;
+	if (cmdline_get(cmdline, "failsafe_test", val, sizeof(val)) &&
+	    !parse_failsafe_test(val, &a->failsafe_test))
+		return snprintf(why, whylen, "failsafe_test=%s: expected gs, fs, es, ds, cs or eip", val),
 		       false;
 	return true;
 }
@@ -116,14 +143,15 @@ static bool load_one(const struct mb_module *m, unsigned index, const char *cmdl
 	strlcpy(g->cmdline, cmdline, sizeof(g->cmdline));
 	if (!copy_segments(g, img, &e)) {
 		snprintf(why, whylen, "segment does not fit guest memory");
-		guest_destroy(g);
-		g->state = GUEST_FREE;
+		guest_teardown(g);
 		return false;
 	}
 	set_boot_state(g, &e);
 	fpu_guest_init(g);
+	guest_start(g);
 	if (a.timeout_ms)
 		g->kill_deadline = rdtsc() + ms_to_tsc(a.timeout_ms);
+	g->failsafe_test = a.failsafe_test;
 	klog(LOG_INFO, "umbra: guest \"%s\" loaded: %u KiB, entry 0x%x\n", g->name,
 		g->mem_bytes / 1024, e.entry);
 	return true;

@@ -10,14 +10,17 @@
 #include "sched.h"
 #include "timer.h"
 #include "guest.h"
+#include "hypercall.h"
 #include "loader.h"
 #include "power.h"
 #include "run.h"
+#include "world.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/paging.h"
 #include "../arch/x86/pic.h"
 #include "../arch/x86/switcher.h"
+#include "../arch/x86/trap.h"
 #include "../arch/x86/uart.h"
 #include "../boot/multiboot.h"
 #include "../mm/boot_mem.h"
@@ -89,6 +92,13 @@ static bool summary(u32 free_before)
 			kprintf("exit %u\n", g->exit_code);
 		failed += g->killed || g->exit_code;
 	}
+	if (hcall_longest.tsc)
+		klog(LOG_INFO, "umbra: longest hypercall: %llu us (%s, guest \"%s\")\n",
+		     hcall_longest.tsc * 1000 / tsc_khz, hcall_name(hcall_longest.nr),
+		     guests[hcall_longest.guest].name);
+	if (host_nmis || guest_nmis || world_nmis())
+		kprintf("umbra: NMIs: %u while the hypervisor ran, %u while a guest ran, %u inside the Switcher\n",
+			host_nmis, guest_nmis, world_nmis());
 	kprintf("umbra: frames free: %u before guests, %u after\n", free_before, free_after);
 	if (free_after != free_before)
 		kprintf("umbra: LEAK: %d frames not returned\n", (int)(free_before - free_after));

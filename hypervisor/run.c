@@ -18,6 +18,7 @@
 #include "hypercall.h"
 #include "reflect.h"
 #include "sched.h"
+#include "world.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../arch/x86/switcher.h"
@@ -25,6 +26,7 @@
 #include "../lib/panic.h"
 
 u64 first_guest_tsc;
+u32 guest_nmis;
 
 static void unhandled(struct guest *g, const struct guest_regs *r, u32 cr2)
 {
@@ -56,6 +58,8 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 	unsigned v = r->trapnum;
 	u32 cr2;
 
+	if (v >= VEC_COUNT)	/* the stubs push 0-255: a misread frame */
+		guest_kill(g, "trap frame with vector %u", v);
 	switch (v) {
 	case UMBRA_HCALL_VECTOR:
 		g->exits[EXIT_HYPERCALL]++;
@@ -79,7 +83,7 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 		fpu_trap(g);
 		return;
 	case VEC_NMI:
-		kprintf("umbra: NMI while guest \"%s\" ran; ignored\n", g->name);
+		guest_nmis++;
 		return;
 	case VEC_DF:
 	case VEC_MC:
@@ -96,21 +100,42 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 static void enter(struct guest *g, struct guest_regs *r)
 {
 	deliver_interrupts(g, r);
-	if (g->state != GUEST_RUNNABLE)
-		return;		/* it could not take the interrupt */
 	if (!first_guest_tsc) {
 		first_guest_tsc = rdtsc();
 		klog(LOG_INFO, "umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
 	}
-	switcher_to_guest(shadow_cr3(g));
-	g->world_switches++;
-	if (g->shared)
-		g->shared->world_switches = g->world_switches;
+	world_enter(g, r);
 }
 
+/*
+ * One time slice. A hypercall that has more work than one piece may hold
+ * the CPU for leaves the guest inside the call (hypercall_pending); the
+ * rest is done here, a piece at a time, with a window for interrupts
+ * between pieces so the timer can end the slice, before the guest runs
+ * again.
+ */
+static void run_slice(struct guest *g, struct guest_regs *r)
+{
+	while (g->state == GUEST_RUNNABLE && !g->yielded && !sched_should_preempt()) {
+		if (hypercall_pending(g)) {
+			hypercall_continue(g, r);
+			irq_window();
+			continue;
+		}
+		enter(g, r);
+		if (g->state == GUEST_RUNNABLE)
+			handle_trap(g, r);
+	}
+}
+
+/*
+ * A guest killed inside its work (guest_kill) unwinds to here: nothing it
+ * was doing goes on, and the loop ends because it is no longer runnable.
+ */
 static void run_vcpu(struct guest *g)
 {
 	struct guest_regs *r = SWITCHER_REGS;
+	unwind_t unwind;
 	u64 start = rdtsc();
 
 	current_guest = g;
@@ -119,11 +144,11 @@ static void run_vcpu(struct guest *g)
 	fpu_enter(g);
 	sched_start_slice();
 	g->yielded = false;
-	while (g->state == GUEST_RUNNABLE && !g->yielded && !sched_should_preempt()) {
-		enter(g, r);
-		if (g->state == GUEST_RUNNABLE)
-			handle_trap(g, r);
+	if (!unwind_set(unwind)) {
+		g->unwind = &unwind;
+		run_slice(g, r);
 	}
+	g->unwind = NULL;
 	g->regs = *r;
 	g->run_tsc += rdtsc() - start;
 	current_guest = NULL;
@@ -132,10 +157,8 @@ static void run_vcpu(struct guest *g)
 static void reap(void)
 {
 	for (unsigned i = 0; i < MAX_GUESTS; i++)
-		if (guests[i].state == GUEST_DEAD) {
-			fpu_forget(&guests[i]);
-			guest_destroy(&guests[i]);
-		}
+		if (guests[i].state == GUEST_DYING)
+			guest_teardown(&guests[i]);
 }
 
 /* Nothing to run but someone asleep: wait for the next interrupt. */

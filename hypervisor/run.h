@@ -9,6 +9,9 @@ void run_guests(void);
 /* TSC just before the first guest instruction ran (0 until then). */
 extern u64 first_guest_tsc;
 
+/* NMIs that arrived while a guest ran. */
+extern u32 guest_nmis;
+
 /* TSC at the hypervisor's first instruction (boot/multiboot.asm). */
 extern u64 boot_tsc;
 

@@ -24,6 +24,11 @@
  *     each table linking it. Kernel leaf tables are linked from every
  *     cached top level plus their own list; the Switcher's table from
  *     every top level. Dropping a top level drops exactly its references.
+ *
+ *  5. No call does work in proportion to the number of cached top levels
+ *     times their size: FLUSH_ALL discards the other top levels whole (to
+ *     the garbage list, freed one per new top level) and rebuilds only the
+ *     current one.
  */
 #include "shadow.h"
 #include "console.h"
@@ -117,6 +122,24 @@ static void free_top(struct shadow_top *t)
 	t->cr3 = NO_TABLE;
 }
 
+/* Free the oldest discarded top level, if any. */
+static void collect(struct shadow *s)
+{
+	if (s->ngarbage)
+		pt_put_tree(F, s->garbage[--s->ngarbage], 0);
+}
+
+/* Take t out of the cache now; its tree is freed later, by collect(). */
+static void discard_top(struct shadow *s, struct shadow_top *t)
+{
+	if (t->cr3 == NO_TABLE)
+		return;
+	if (s->ngarbage == SHADOW_GARBAGE)
+		collect(s);
+	s->garbage[s->ngarbage++] = t->top;
+	t->cr3 = NO_TABLE;
+}
+
 /*
  * A new top level: PAE's four directories made at once (see invariant 3),
  * the Switcher linked, and every kernel leaf table that exists linked.
@@ -126,6 +149,7 @@ static bool alloc_top(struct guest *g, struct shadow_top *t, gpa_t cr3)
 	unsigned sl = F->switcher_level;
 	void *top, *sw;
 
+	collect(&g->shadow);
 	t->top = frame_alloc_zeroed(FRAME_SHADOW, g->id);
 	if (t->top == MFN_NONE)
 		return false;
@@ -198,6 +222,8 @@ void shadow_destroy(struct guest *g)
 		return;		/* never initialised */
 	for (unsigned i = 0; i < SHADOW_MAX; i++)
 		free_top(&s->tops[i]);
+	while (s->ngarbage)
+		collect(s);
 	for (unsigned i = 0; i < ARRAY_SIZE(s->kernel_pts); i++) {
 		mfn_t *list;
 
@@ -550,6 +576,41 @@ s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
+/* Drop the list's reference to every kernel leaf table. */
+static void drop_kernel_pts(struct guest *g)
+{
+	for (u64 va = g->kernel_base; g->kernel_base && va < F->switcher_base; va += pt_span(F, DIR)) {
+		mfn_t *slot = kernel_pt(g, (u32)va);
+
+		if (*slot) {
+			frame_put(*slot);
+			*slot = 0;
+		}
+	}
+}
+
+/*
+ * Every mapping of every table: the other top levels are discarded (they
+ * are made again, empty, when the guest next switches to them), the
+ * kernel leaf tables are let go, and the current top level is rebuilt.
+ */
+static void flush_all(struct guest *g)
+{
+	struct shadow *s = &g->shadow;
+	struct shadow_top *cur = s->cur;
+	gpa_t cr3 = cur->cr3;
+
+	for (unsigned i = 0; i < s->ntops; i++)
+		if (&s->tops[i] != cur)
+			discard_top(s, &s->tops[i]);
+	drop_kernel_pts(g);
+	free_top(cur);
+	if (!alloc_top(g, cur, cr3)) {
+		free_top(cur);
+		guest_kill(g, "out of memory for shadow page tables (flush_tlb all)");
+	}
+}
+
 s32 shadow_flush(struct guest *g, u32 kind, gva_t va)
 {
 	struct shadow *s = &g->shadow;
@@ -569,10 +630,7 @@ s32 shadow_flush(struct guest *g, u32 kind, gva_t va)
 		drop_leaf_tables(g, s->cur, 0, user_end);
 		break;
 	case UMBRA_FLUSH_ALL:
-		for (unsigned i = 0; i < s->ntops; i++)
-			if (s->tops[i].cr3 != NO_TABLE)
-				drop_leaf_tables(g, &s->tops[i], 0, user_end);
-		drop_leaf_tables(g, NULL, user_end, F->switcher_base);
+		flush_all(g);
 		break;
 	default:
 		return UMBRA_EINVAL;
@@ -588,7 +646,7 @@ void shadow_print_stats(const struct guest *g)
 	for (unsigned i = 0; i < s->ntops; i++)
 		cached += s->tops[i].cr3 != NO_TABLE;
 	kprintf("umbra: guest \"%s\": shadow faults %llu, reflected faults %llu, evictions %llu, "
-		"top levels %u/%u, shadow pages %u%s\n", g->name, s->faults, s->reflected,
-		s->evictions, cached, s->ntops, frame_count_owned(FRAME_SHADOW, g->id),
-		s->linear ? " (linear boot mapping)" : "");
+		"top levels %u/%u (%u discarded, not yet freed), shadow pages %u%s\n", g->name,
+		s->faults, s->reflected, s->evictions, cached, s->ntops, s->ngarbage,
+		frame_count_owned(FRAME_SHADOW, g->id), s->linear ? " (linear boot mapping)" : "");
 }

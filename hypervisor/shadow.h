@@ -33,12 +33,23 @@ struct shadow_top {
 	u64 used;		/* when it was last switched to, for LRU */
 };
 
+/*
+ * Top levels thrown away by FLUSH_ALL wait here and are freed one at a
+ * time, each time a new top level is made: so that no single call frees
+ * the trees of every cached top level. Each FLUSH_ALL adds at most one
+ * cache's worth, and the cache cannot be filled again without as many
+ * frees.
+ */
+#define SHADOW_GARBAGE	(2 * SHADOW_MAX)
+
 struct shadow {
 	bool linear;		/* still on the linear boot mapping */
 	u32 ntops;		/* cache size (shadows= on the module line) */
 	struct shadow_top *cur;
 	struct shadow_top tops[SHADOW_MAX];
 	mfn_t kernel_pts[2];	/* frames listing the shared kernel leaf tables */
+	mfn_t garbage[SHADOW_GARBAGE];	/* discarded top levels, not yet freed */
+	u32 ngarbage;
 	u64 clock;
 
 	u64 faults;		/* shadow entries filled on a fault */

@@ -1,3 +1,8 @@
+/*
+ * Time: the TSC, calibrated once at boot, and the 1 kHz PIT tick that
+ * drives guests' one-shot timers, module time-outs and the scheduler's
+ * slices.
+ */
 #include "timer.h"
 #include "console.h"
 #include "guest.h"
@@ -42,7 +47,7 @@ static void tick_guest(struct guest *g, u64 now)
 		raise_irq(g, UMBRA_IRQ_TIMER);
 	}
 	if (g->kill_deadline && now >= g->kill_deadline)
-		guest_kill(g, "timed out (timeout= on its module line)");
+		guest_end(g, "timed out (timeout= on its module line)");
 }
 
 void timer_tick(void)

@@ -9,6 +9,7 @@ static struct frame *frames;
 static mfn_t nr_frames;
 static u32 free_head = LIST_END;
 static u32 counts[FRAME_OWNER_COUNT];
+static u32 guest_counts[NO_GUEST];	/* frames each guest id owns, any owner kind */
 
 static const char *const owner_names[FRAME_OWNER_COUNT] = {
 	[FRAME_FREE] = "free",
@@ -30,6 +31,10 @@ static void set_owner(mfn_t mfn, enum frame_owner owner, u8 guest)
 {
 	counts[frames[mfn].owner]--;
 	counts[owner]++;
+	if (frames[mfn].guest != NO_GUEST)
+		guest_counts[frames[mfn].guest]--;
+	if (guest != NO_GUEST)
+		guest_counts[guest]++;
 	frames[mfn].owner = owner;
 	frames[mfn].guest = guest;
 }
@@ -40,6 +45,7 @@ void frame_init(struct frame *table, mfn_t nframes)
 	nr_frames = nframes;
 	free_head = LIST_END;
 	memset(counts, 0, sizeof(counts));
+	memset(guest_counts, 0, sizeof(guest_counts));
 	for (mfn_t i = 0; i < nframes; i++)
 		frames[i] = (struct frame){ LIST_END, 0, FRAME_RESERVED, NO_GUEST };
 	counts[FRAME_RESERVED] = nframes;
@@ -131,12 +137,7 @@ u32 frame_count(enum frame_owner owner)
 
 u32 frame_count_guest(u8 guest)
 {
-	u32 n = 0;
-
-	for (mfn_t m = 0; m < nr_frames; m++)
-		if (frames[m].owner != FRAME_FREE && frames[m].guest == guest)
-			n++;
-	return n;
+	return guest < NO_GUEST ? guest_counts[guest] : 0;
 }
 
 u32 frame_count_owned(enum frame_owner owner, u8 guest)

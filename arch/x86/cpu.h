@@ -72,6 +72,8 @@ static inline void invlpg(u32 va)
 
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void sti(void) { __asm__ volatile("sti" ::: "memory"); }
+/* Let pending interrupts in for one instruction; the hypervisor runs with IF clear. */
+static inline void irq_window(void) { __asm__ volatile("sti; nop; cli" ::: "memory"); }
 static inline void hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
 
 static inline u32 read_ebp(void)

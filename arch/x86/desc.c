@@ -66,4 +66,12 @@ void desc_init(void)
 			 :: "i"(HV_CS), "r"((u32)HV_DS));
 	lidt(&ip);
 	ltr(TSS_SEL);
+	/*
+	 * The CPU comes out of reset with an LDT at linear address 0, 64 KiB
+	 * long, and firmware and bootloaders leave it so. In a guest's address
+	 * space that is guest memory: a selector with TI set would read the
+	 * guest's own "descriptors" there, call gates to ring 0 among them.
+	 * A null LDT makes every such selector fault.
+	 */
+	__asm__ volatile("lldt %w0" :: "r"(0));
 }

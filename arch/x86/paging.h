@@ -25,8 +25,13 @@
 #define PTE_AVAIL	(7ull << 9)	/* free for software */
 #define PTE_NX		(1ull << 63)	/* PAE, only with EFER.NXE */
 
-/* The flags a table (non-leaf) entry may carry. */
-#define PTE_TABLE_FLAGS	(PTE_P | PTE_W | PTE_U | PTE_A | PTE_AVAIL)
+/*
+ * The flags a table (non-leaf) entry may carry. D and G mean nothing in an
+ * entry that links a table (the CPU ignores them, SDM vol. 3, tables 4-5
+ * and 4-9), and a guest that maps a directory into itself finds D set
+ * there by umbra's own dirty-bit emulation: accepted, never punished.
+ */
+#define PTE_TABLE_FLAGS	(PTE_P | PTE_W | PTE_U | PTE_A | PTE_D | PTE_G | PTE_AVAIL)
 
 #define PT_MAX_LEVELS	3
 
@@ -72,7 +77,10 @@ static const struct pt_format pt_2level = {
 
 /*
  * PAE page-directory-pointer entries are loaded into the CPU when CR3 is
- * written and allow only P, PWT and PCD: W, U and A are reserved there.
+ * written and allow only P, PWT and PCD: W, U, A and D are reserved there.
+ * umbra never gives the CPU a guest's PDPTE (the shadow's are its own), so
+ * it can accept A and D, which its own accessed and dirty emulation sets
+ * when a guest maps its PDPT as a page through a self-map.
  */
 static const struct pt_format pt_pae = {
 	.name = "PAE",
@@ -83,7 +91,8 @@ static const struct pt_format pt_pae = {
 	.switcher_level = 1,
 	.large_page = MiB(2),
 	.level = {
-		{ .shift = 30, .entries = 4, .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_AVAIL },
+		{ .shift = 30, .entries = 4,
+		  .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_AVAIL },
 		{ .shift = 21, .entries = 512, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD },
 		{ .shift = 12, .entries = 512, .allowed = LEAF_FLAGS },
 	},

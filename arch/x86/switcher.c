@@ -6,9 +6,10 @@
 #include "../../lib/string.h"
 #include "../../guest-abi/include/umbra/hypercall.h"
 
-_Static_assert(__builtin_offsetof(struct switcher_ro, host_esp) == RO_HOST_ESP, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_ro, host_gdt) == RO_HOST_GDT, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_ro, host_idt) == RO_HOST_IDT, "layout");
+_Static_assert(__builtin_offsetof(struct switcher_ro, host_cr3) == RO_HOST_CR3, "layout");
+_Static_assert(__builtin_offsetof(struct switcher_host, esp) == HOST_ESP, "layout");
+_Static_assert(__builtin_offsetof(struct switcher_host, gdt) == HOST_GDT, "layout");
+_Static_assert(__builtin_offsetof(struct switcher_host, idt) == HOST_IDT, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, guest_gdt) == RO_GUEST_GDT, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, guest_idt) == RO_GUEST_IDT, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, tss) == RO_TSS, "layout");
@@ -23,6 +24,7 @@ _Static_assert(SWITCHER_BASE == (UMBRA_PAE ? UMBRA_SWITCHER_BASE_PAE : UMBRA_SWI
 extern char _switcher_load[], switcher_stub_table[];
 
 static mfn_t guest_pt = MFN_NONE;
+struct switcher_host switcher_host;
 
 mfn_t switcher_guest_pt(void)
 {
@@ -65,8 +67,8 @@ void switcher_init(u32 host_cr3)
 	u32 stubs = (u32)(uintptr_t)switcher_stub_table;
 
 	ro->host_cr3 = host_cr3;
-	__asm__ volatile("sgdt %0" : "=m"(ro->host_gdt.limit));
-	__asm__ volatile("sidt %0" : "=m"(ro->host_idt.limit));
+	__asm__ volatile("sgdt %0" : "=m"(switcher_host.gdt.limit));
+	__asm__ volatile("sidt %0" : "=m"(switcher_host.idt.limit));
 	ro->guest_gdt = (struct desc_ptr){ 0, sizeof(ro->gdt) - 1, SW_RO_PAGE + RO_GDT };
 	ro->guest_idt = (struct desc_ptr){ 0, sizeof(ro->idt) - 1, SW_RO_PAGE + RO_IDT };
 	memset(&ro->tss, 0, sizeof(ro->tss));

@@ -8,9 +8,7 @@
 /* The Switcher's read-only page, at SW_RO_PAGE in both worlds. */
 struct switcher_ro {
 	u32 host_cr3;
-	u32 host_esp;
-	struct desc_ptr host_gdt;
-	struct desc_ptr host_idt;
+	u32 pad;
 	struct desc_ptr guest_gdt;
 	struct desc_ptr guest_idt;
 	u8 pad0[RO_TSS - RO_GUEST_IDT - sizeof(struct desc_ptr)];
@@ -20,6 +18,14 @@ struct switcher_ro {
 	u8 pad2[RO_IDT - RO_GDT - sizeof(seg_desc_t) * GDT_ENTRIES];
 	gate_desc_t idt[VEC_COUNT];
 };
+
+/* The way back, kept where only the hypervisor's page tables reach. */
+struct switcher_host {
+	u32 esp;
+	struct desc_ptr gdt;
+	struct desc_ptr idt;
+};
+extern struct switcher_host switcher_host;
 
 #define SWITCHER_RO	((struct switcher_ro *)SW_RO_PAGE)
 #define SWITCHER_REGS	((struct guest_regs *)SW_REGS)
@@ -38,7 +44,18 @@ void switcher_init(u32 host_cr3);
 /* The page table a guest's shadow links at the Switcher's slot. */
 mfn_t switcher_guest_pt(void);
 
-/* Enter the guest whose registers are in switcher_regs; returns on a trap. */
-void switcher_to_guest(u32 shadow_cr3);
+/*
+ * Enter the guest whose registers are in the register page, with its
+ * shadow CR3; return when it traps. The result is SWITCHER_REGS for a
+ * trap from the guest. Anything else is the failsafe: the Switcher itself
+ * faulted (or took an NMI) in ring 0 on the way in, and the result points
+ * at that fault's frame, which shares struct guest_regs's layout up to
+ * eflags (hypervisor/world.c handles it).
+ */
+struct guest_regs *switcher_to_guest(u32 shadow_cr3);
+
+/* The instructions of the way in that load guest state, for the failsafe. */
+extern char switcher_pop_gs[], switcher_pop_fs[], switcher_pop_es[], switcher_pop_ds[],
+	    switcher_iret[];
 
 #endif

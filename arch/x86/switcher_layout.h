@@ -11,9 +11,14 @@
  *   +0x1000  register page: the guest's registers; the CPU's ring-0 stack
  *            while the guest runs, so a trap saves them where they belong
  *   +0x2000  read-only page: the GDT, IDT and TSS the guest runs under,
- *            and the hypervisor's state for the way back
+ *            and the hypervisor's CR3 for the way back
  * Guests see the code and read-only pages read-only, and never reach any of
- * it: their segments end below SWITCHER_BASE.
+ * it: their segments end below SWITCHER_BASE. On an emulator that does not
+ * enforce segment limits (QEMU's TCG) ring 1 can read these pages, so they
+ * hold nothing the guest does not already know, but for host_cr3, the
+ * machine address of the hypervisor's page directory, which no guest
+ * interface accepts. The rest of the way back (stack pointer, GDT and IDT
+ * pointers) is struct switcher_host, in hypervisor memory.
  */
 #pragma once
 
@@ -27,6 +32,9 @@
 #define SW_REGS_PAGE		(SWITCHER_BASE + 0x1000)
 #define SW_RO_PAGE		(SWITCHER_BASE + 0x2000)
 
+/* The register page's first word counts NMIs taken inside the Switcher. */
+#define SW_NMI_COUNT		0
+
 /* struct guest_regs sits at the top of the register page. */
 #define REGS_SIZE		76
 #define SW_STACK_TOP		(SW_REGS_PAGE + 0x1000)
@@ -34,12 +42,14 @@
 
 /* Offsets in the read-only page (struct switcher_ro). */
 #define RO_HOST_CR3		0
-#define RO_HOST_ESP		4
-#define RO_HOST_GDT		8
-#define RO_HOST_IDT		16
-#define RO_GUEST_GDT		24
-#define RO_GUEST_IDT		32
+#define RO_GUEST_GDT		8
+#define RO_GUEST_IDT		16
 #define RO_TSS			64
+
+/* Offsets in struct switcher_host. */
+#define HOST_ESP		0
+#define HOST_GDT		4
+#define HOST_IDT		12
 #define RO_GDT			256
 #define RO_IDT			2048
 

@@ -8,10 +8,20 @@
 #include "../../hypervisor/console.h"
 #include "../../lib/panic.h"
 
+u32 host_nmis;
+
+/*
+ * An NMI is not the hypervisor's bug: watchdogs, buttons and parity
+ * errors raise them on real machines. Count it and go on.
+ */
 void host_trap(struct host_frame *f)
 {
 	if (f->trapnum >= VEC_IRQ0) {
 		irq_dispatch(f->trapnum);
+		return;
+	}
+	if (f->trapnum == VEC_NMI) {
+		host_nmis++;
 		return;
 	}
 	kprintf("umbra: hypervisor exception: %s (vector %u), error code 0x%x\n",

@@ -17,6 +17,9 @@ extern char host_trap_stub_table[];
 
 void host_trap(struct host_frame *f);
 
+/* NMIs taken while the hypervisor ran (the Switcher counts its own). */
+extern u32 host_nmis;
+
 /* Called for hardware interrupts that arrive while the hypervisor runs. */
 void irq_dispatch(unsigned vector);
 

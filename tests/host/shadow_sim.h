@@ -27,7 +27,7 @@ enum sim_check {
 	CK_CALLS,	/* page-table calls in valid use succeed, never kill */
 	CK_STRUCT,	/* shadow structure, reference counts, frame counts */
 	CK_STACK,	/* the kernel stack stays mapped writable */
-	CK_LEAK,	/* every frame comes back after guest_destroy */
+	CK_LEAK,	/* every frame comes back after guest_teardown */
 	CK_HOSTILE,	/* bad entries and arguments kill the guest cleanly */
 	CK_COUNT
 };

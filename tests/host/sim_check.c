@@ -3,6 +3,9 @@
  * it, every entry compared with the guest's own tables, and the shadow's
  * structure and frame counts.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "sim_internal.h"
 
 /* What the shadow may hold in a leaf entry, and the linear mapping's flags. */
@@ -147,6 +150,46 @@ static void scan_leaf(mfn_t leaf, u32 base, bool linear, int mi, bool agree)
 }
 
 /*
+ * Top levels that FLUSH_ALL discarded are unreachable from the cache but
+ * still hold their frames until they are collected: count each of their
+ * frames once (kernel leaf tables may be shared between them), check it
+ * is the shadow's, and leave the Switcher's table to its own count.
+ */
+static u32 garbage_tree(mfn_t m, unsigned level, u8 *seen)
+{
+	u32 n = 1;
+
+	if (m == sw_pt || m >= RAM_BYTES >> PAGE_SHIFT || seen[m])
+		return 0;
+	seen[m] = 1;
+	if (frame_info(m)->owner != FRAME_SHADOW)
+		fail(CK_STRUCT, "discarded shadow table 0x%x is owned by %s", m,
+		     frame_owner_name(frame_info(m)->owner));
+	if (level == LEAF)
+		return 1;
+	for (unsigned i = 0; i < F->level[level].entries; i++) {
+		pte_t e = sget(m, i);
+
+		if (e & P)
+			n += garbage_tree(pte_mfn(F, e), level + 1, seen);
+	}
+	return n;
+}
+
+static u32 garbage_frames(const struct shadow *sh)
+{
+	static u8 *seen;
+	u32 n = 0;
+
+	if (!seen)
+		seen = malloc(RAM_BYTES >> PAGE_SHIFT);
+	memset(seen, 0, RAM_BYTES >> PAGE_SHIFT);
+	for (u32 i = 0; i < sh->ngarbage; i++)
+		n += garbage_tree(sh->garbage[i], 0, seen);
+	return n;
+}
+
+/*
  * Walk every cached shadow top level and the shared kernel leaf tables.
  * With `agree`, every present entry is checked against the guest's tables;
  * always, the structure: each table owned by this guest's shadow, with one
@@ -255,11 +298,12 @@ void check_all(bool agree)
 		scan_leaf(kp, slot << DIR_SHIFT, false, cur, agree && cur >= 0);
 	}
 
+	frames += garbage_frames(sh);
 	if (frame_count(FRAME_SHADOW) != frames)
 		fail(CK_STRUCT, "%u frames owned by the shadow, %u linked", frame_count(FRAME_SHADOW), frames);
-	if (frame_info(sw_pt)->refs != 1 + ncached)
-		fail(CK_STRUCT, "the Switcher's table has %u references, %u top levels link it",
-		     frame_info(sw_pt)->refs, ncached);
+	if (frame_info(sw_pt)->refs != 1 + ncached + sh->ngarbage)
+		fail(CK_STRUCT, "the Switcher's table has %u references, %u top levels link it "
+		     "(%u of them discarded)", frame_info(sw_pt)->refs, ncached + sh->ngarbage, sh->ngarbage);
 	if (!sim_switcher_intact())
 		fail(CK_STRUCT, "the Switcher's page table was written");
 

@@ -94,7 +94,7 @@ void op_raw(void)
 
 static const char *const hostile_names[H_KINDS] = {
 	"leaf entry with a reserved bit", "leaf entry beyond memory", "large-page directory entry",
-	"directory entry with leaf-only bits", "directory entry beyond memory",
+	"directory entry with reserved bits", "directory entry beyond memory",
 	"top-level entry with bad bits", "garbage on the walk, then a fault",
 	"garbage on the walk, then a translation", "garbage above a set_pte",
 	"new_pgtable outside memory or misaligned", "set_pte in the Switcher region",
@@ -109,6 +109,12 @@ static pte_t bad_leaf_bits(void)
 	if (!PAE)
 		return bits32[pick(ARRAY_SIZE(bits32))];
 	return coin(20) ? (1ull << (52 + pick(11))) : bits64[pick(ARRAY_SIZE(bits64))];
+}
+
+/* In a directory entry: PS (no large pages) with 2-level, a reserved high bit with PAE. */
+static pte_t dir_reserved_bit(void)
+{
+	return PAE ? 1ull << (52 + pick(11)) : PTE_PS;
 }
 
 static pte_t beyond_frame(void)
@@ -163,10 +169,10 @@ void hostile(unsigned kind)
 		ok = shadow_set_entry(g, LEAF, tops[cur], va, v) != UMBRA_EINVAL;
 		break;
 	case H_DIR_LARGE:
-	case H_DIR_LEAF_BITS:
+	case H_DIR_RESERVED:
 	case H_DIR_BEYOND:
 		v = kind == H_DIR_LARGE ? frame | P | W | A | PTE_PS :
-		    kind == H_DIR_LEAF_BITS ? frame | P | W | A | (coin(50) ? D : PTE_G) : beyond_frame() | P | W;
+		    kind == H_DIR_RESERVED ? frame | P | W | A | dir_reserved_bit() : beyond_frame() | P | W;
 		snprintf(what, sizeof(what), "%s for 0x%x := 0x%llx", PAE ? "set_pmd" : "set_pgd", va,
 			 (unsigned long long)v);
 		r = PAE ? shadow_set_entry(g, DIR, tops[cur], va, v) :
@@ -174,7 +180,7 @@ void hostile(unsigned kind)
 		ok = r != UMBRA_EINVAL;
 		break;
 	case H_TOP_BITS:
-		v = PAE ? frame | P | (coin(50) ? W : U) : frame | P | D;
+		v = PAE ? frame | P | (coin(50) ? W : U) : frame | P | PTE_PS;
 		snprintf(what, sizeof(what), "set_pgd(0x%x, %u, 0x%llx)", tops[cur], pt_index(F, 0, va),
 			 (unsigned long long)v);
 		ok = shadow_set_pgd(g, tops[cur], pt_index(F, 0, va), v) != UMBRA_EINVAL;

@@ -159,7 +159,7 @@ void op_edit_flush(void);
 
 /* ---- sim_hostile.c: raw and hostile operations ---------------------------- */
 
-enum { H_LEAF_RESERVED, H_LEAF_BEYOND, H_DIR_LARGE, H_DIR_LEAF_BITS, H_DIR_BEYOND, H_TOP_BITS,
+enum { H_LEAF_RESERVED, H_LEAF_BEYOND, H_DIR_LARGE, H_DIR_RESERVED, H_DIR_BEYOND, H_TOP_BITS,
        H_GARBAGE_FAULT, H_GARBAGE_TRANSLATE, H_GARBAGE_SET, H_BAD_CR3, H_SWITCHER_VA,
        H_OUTSIDE_CR3, H_STACK, H_KINDS };
 

@@ -84,8 +84,10 @@ bool starved(void)
 
 /*
  * The entry rules, written out from the ABI rather than taken from
- * paging.h: PAE's top level takes P, PWT, PCD and the software bits; other
- * table levels add W, U and A; leaves add D and G. No large pages.
+ * paging.h: PAE's top level takes P, PWT, PCD, the software bits, and A
+ * and D (which umbra's own emulation may set through a self-map); other
+ * table levels take W, U, A, and D and G, which the CPU ignores there;
+ * leaves the same. No large pages.
  */
 pte_t addr_mask(void)
 {
@@ -95,10 +97,8 @@ pte_t addr_mask(void)
 static pte_t allowed(unsigned level)
 {
 	if (PAE && level == 0)
-		return P | PTE_PWT | PTE_PCD | PTE_AVAIL;
-	if (level == LEAF)
-		return P | W | U | PTE_PWT | PTE_PCD | A | D | PTE_G | PTE_AVAIL;
-	return P | W | U | PTE_PWT | PTE_PCD | A | PTE_AVAIL;
+		return P | PTE_PWT | PTE_PCD | A | D | PTE_AVAIL;
+	return P | W | U | PTE_PWT | PTE_PCD | A | D | PTE_G | PTE_AVAIL;
 }
 
 static bool entry_ok(unsigned level, pte_t e)
@@ -327,6 +327,7 @@ struct guest *sim_guest_new(u32 mem_bytes, u32 shadows, u32 kernel_base)
 		fprintf(stderr, "shadow_sim: guest_create: %s\n", why);
 		abort();
 	}
+	guest_start(g);
 	nr_pfns = g->nr_pfns;
 	p2m = realloc(p2m, nr_pfns * sizeof(*p2m));
 	if (!rev)
@@ -368,14 +369,16 @@ bool sim_guest_end(char *why, size_t len)
 {
 	bool ok = true;
 
-	guest_destroy(g);
+	if (guest_alive(g))
+		g->state = GUEST_DYING;
+	guest_teardown(g);
 	if (frame_count(FRAME_FREE) != free_before || frame_count(FRAME_SHADOW) ||
 	    frame_count(FRAME_GUEST) || frame_info(sw_pt)->refs != 1) {
-		snprintf(why, len, "after guest_destroy: %u frames free (%u before), %u shadow, %u guest, Switcher table %u references",
+		snprintf(why, len, "after guest_teardown: %u frames free (%u before), %u shadow, %u guest, Switcher table %u references",
 			 frame_count(FRAME_FREE), free_before, frame_count(FRAME_SHADOW),
 			 frame_count(FRAME_GUEST), frame_info(sw_pt)->refs);
 		ok = false;
 	}
-	g->state = GUEST_FREE;	/* the test reuses the slot; the hypervisor keeps it */
+	g->state = GUEST_FREE;	/* the test reuses the slot; the hypervisor keeps it GONE */
 	return ok;
 }

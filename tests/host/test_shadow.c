@@ -236,9 +236,9 @@ static bool large_page_named(char *why, size_t len)
 		return false;
 	}
 	r = PAE ? shadow_set_entry(g, DIR, cr3, va, v) : shadow_set_pgd(g, cr3, va >> F->level[0].shift, v);
-	if (r != UMBRA_EINVAL || g->state != GUEST_DEAD || !strstr(g->reason, "large page")) {
+	if (r != UMBRA_EINVAL || g->state != GUEST_DYING || !strstr(g->reason, "large page")) {
 		snprintf(why, len, "%s with PS set returned %d; the guest %s: \"%s\"",
-			 PAE ? "set_pmd" : "set_pgd", r, g->state == GUEST_DEAD ? "was killed" : "lives",
+			 PAE ? "set_pmd" : "set_pgd", r, g->state == GUEST_DYING ? "was killed" : "lives",
 			 g->reason);
 		return false;
 	}
@@ -268,10 +268,8 @@ static bool create_short(char *why, size_t len)
 				 g ? "made" : "refused", reason);
 			return false;
 		}
-		if (g) {
-			guest_destroy(g);
-			g->state = GUEST_FREE;
-		}
+		if (g)
+			guest_teardown(g);	/* BUILDING: back to FREE */
 		sim_unhog_frames();
 		if (frame_count(FRAME_FREE) != free_before || frame_count(FRAME_SHADOW) ||
 		    frame_count(FRAME_GUEST) || frame_info(sim_switcher_pt())->refs != 1) {

@@ -63,11 +63,11 @@ static void attempt(const char *what)
 #endif
 	else if (is(what, "reserved_bits"))
 		umbra_set_pte(top, VA, 0x5000 | UMBRA_PTE_P | RESERVED_BIT);
-	else if (is(what, "table_flags"))	/* dirty and global mean nothing in a directory */
+	else if (is(what, "table_reserved"))	/* PAE: a reserved high bit; 2-level has only PS */
 #if UMBRA_PAE
-		umbra_set_pmd(top, VA, umbra_pt_page() | UMBRA_TABLE | UMBRA_PTE_D);
+		umbra_set_pmd(top, VA, umbra_pt_page() | UMBRA_TABLE | (1ull << 62));
 #else
-		umbra_set_pgd(top, VA >> 22, umbra_pt_page() | UMBRA_TABLE | UMBRA_PTE_D);
+		umbra_set_pgd(top, VA >> 22, umbra_pt_page() | UMBRA_TABLE | UMBRA_PTE_PS);
 #endif
 	else if (is(what, "pgd_index"))
 		umbra_set_pgd(top, 5000, 0);

@@ -1,0 +1,24 @@
+/*
+ * The way into a guest and back (world.c): what the hypervisor checks and
+ * builds before every entry, and what it does when the Switcher itself
+ * faults on the way in.
+ */
+#ifndef UMBRA_HV_WORLD_H
+#define UMBRA_HV_WORLD_H
+
+#include "guest.h"
+
+/*
+ * Make r fit to be loaded by the Switcher for g: build the EFLAGS the
+ * guest will run with and check cs, ss, eip and the data selectors against
+ * the descriptors they name. A frame that cannot be loaded kills g.
+ */
+void world_prepare(struct guest *g, struct guest_regs *r);
+
+/* Enter g with the registers in r (the register page); back on its next trap. */
+void world_enter(struct guest *g, struct guest_regs *r);
+
+/* NMIs the Switcher took in ring 0 on the way in, and let pass. */
+u32 world_nmis(void);
+
+#endif
