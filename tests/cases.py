@@ -251,3 +251,31 @@ def common_checks(result, fmt, case):
         yield "log has /%s/" % pat, None if re.search(pat, log, re.M) else "not found"
     for pat in case.reject:
         yield "log lacks /%s/" % pat, "found" if re.search(pat, log, re.M) else None
+
+# The Switcher probe (tests/guests/switcher_probe): what it tries, from which
+# rings, and whether it aims at the Switcher's pages (the others go past a
+# segment limit into ordinary memory). Only segment limits stop ring 1, so
+# under QEMU's TCG, which does not check them, those probes print NOTE
+# (limits=0); ring 3 is stopped by paging as well, and so always.
+SWITCHER_PROBES = [
+    ("read code page", (1, 3), True), ("read register page", (1, 3), True),
+    ("read read-only page", (1, 3), True), ("read near the top", (1, 3), True),
+    ("write register page", (1, 3), True), ("jump into code", (1, 3), True),
+    ("far call into code", (1, 3), True), ("fs read at SWITCHER_BASE", (1, 3), True),
+    ("fs read wrapping past 4 GiB", (1, 3), False), ("read straddling a limit", (1, 3), False),
+    ("push onto register page", (3,), True),
+]
+
+
+def probe_line(verdict, what, ring, vector=r"\d+"):
+    return r"^\[probe\] %s %s 0x[0-9a-f]+ from ring %d( stopped \(vector %s\)|: )" % (
+        verdict, what, ring, vector)
+
+
+CASES.append(Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limits=0"),
+                                     (HELLO, "name=canary")],
+                  expect=[probe_line("PASS" if ring == 3 and switcher else "(PASS|NOTE)", what, ring)
+                          for what, rings, switcher in SWITCHER_PROBES for ring in rings] +
+                         [r'guest "probe" shut down with exit code 0',
+                          r'guest "canary" shut down with exit code 0']))
+
