@@ -279,3 +279,18 @@ CASES.append(Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limi
                          [r'guest "probe" shut down with exit code 0',
                           r'guest "canary" shut down with exit code 0']))
 
+# Boot tests under Bochs (tests/run_bochs.py), which checks segment limits:
+# there every probe must be stopped by the limit, a #GP (#SS for the stack).
+BOCHS_CASES = [
+    Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limits=1"),
+                            (HELLO, "name=canary")],
+         expect=[probe_line("PASS", what, ring, "12" if what.startswith("push") else "13")
+                 for what, rings, _ in SWITCHER_PROBES for ring in rings] +
+                [r"\[probe\] %d stopped, 0 not stopped" % sum(len(r) for _, r, _ in SWITCHER_PROBES),
+                 r'guest "probe" shut down with exit code 0',
+                 r'guest "canary" shut down with exit code 0'],
+         reject=[r"not stopped;"]),
+    Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
+         expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
+                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"powering off: success"]),
+]
