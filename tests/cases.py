@@ -309,3 +309,56 @@ for _sel, _where, _err in [("gs", "loading gs", "0x4"), ("fs", "loading fs", "0x
                       expect=[r'guest "bad" killed: the Switcher could not enter the guest: general '
                               r"protection \(vector 13, error code %s\) %s" % (_err, _where),
                               r'guest "canary" shut down with exit code 0']))
+# The Switcher probe (tests/guests/switcher_probe): what it tries, from which
+# rings, and whether it aims at the Switcher's pages (the others go past a
+# segment limit into ordinary memory). Only segment limits stop ring 1, so
+# under QEMU's TCG, which does not check them, those probes print NOTE
+# (limits=0); ring 3 is stopped by paging as well, and so always.
+SWITCHER_PROBES = [
+    ("read code page", (1, 3), True), ("read register page", (1, 3), True),
+    ("read read-only page", (1, 3), True), ("read near the top", (1, 3), True),
+    ("write register page", (1, 3), True), ("jump into code", (1, 3), True),
+    ("far call into code", (1, 3), True), ("fs read at SWITCHER_BASE", (1, 3), True),
+    ("fs read wrapping past 4 GiB", (1, 3), False), ("read straddling a limit", (1, 3), False),
+    ("push onto register page", (3,), True),
+]
+
+
+def probe_line(verdict, what, ring, vector=r"\d+"):
+    return r"^\[probe\] %s %s 0x[0-9a-f]+ from ring %d( stopped \(vector %s\)|: )" % (
+        verdict, what, ring, vector)
+
+
+CASES.append(Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limits=0"),
+                                     (HELLO, "name=canary")],
+                  expect=[probe_line("PASS" if ring == 3 and switcher else "(PASS|NOTE)", what, ring)
+                          for what, rings, switcher in SWITCHER_PROBES for ring in rings] +
+                         [r'guest "probe" shut down with exit code 0',
+                          r'guest "canary" shut down with exit code 0']))
+
+# Boot tests under Bochs (tests/run_bochs.py), which checks segment limits:
+# there every probe must be stopped by the limit, a #GP (#SS for the stack).
+BOCHS_CASES = [
+    Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limits=1"),
+                            (HELLO, "name=canary")],
+         expect=[probe_line("PASS", what, ring, "12" if what.startswith("push") else "13")
+                 for what, rings, _ in SWITCHER_PROBES for ring in rings] +
+                [r"\[probe\] %d stopped, 0 not stopped" % sum(len(r) for _, r, _ in SWITCHER_PROBES),
+                 r'guest "probe" shut down with exit code 0',
+                 r'guest "canary" shut down with exit code 0'],
+         reject=[r"not stopped;"]),
+    Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
+         expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
+                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"powering off: success"]),
+]
+
+# Under Bochs too: the isolation promises, and the failsafe, including an eip
+# beyond the code segment's limit at iret, which only Bochs checks.
+BOCHS_CASES += [c for c in CASES if c.name in ("isolation_flags", "isolation_gate_switcher",
+                                                "failsafe_cs", "failsafe_gs")]
+BOCHS_CASES.append(Case("failsafe_eip",
+                        [(ISO, "name=bad what=entry_fault failsafe_test=eip"), (HELLO, "name=canary")],
+                        ok=False, reject=[r"still running"],
+                        expect=[r'guest "bad" killed: the Switcher could not enter the guest: general '
+                                r"protection \(vector 13, error code 0x0\) at its iret",
+                                r'guest "canary" shut down with exit code 0']))

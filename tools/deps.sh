@@ -1,5 +1,6 @@
 #!/bin/sh
 # Install the Debian packages umbra needs, if any tool is missing.
+# `tools/deps.sh bochs` also installs Bochs, for make test-bochs.
 set -e
 need=""
 check() { command -v "$1" >/dev/null 2>&1 || need="$need $2"; }
@@ -17,6 +18,14 @@ check python3 python3
 check clang clang
 [ -e "$(clang -print-resource-dir 2>/dev/null)/lib/linux/libclang_rt.fuzzer-$(uname -m).a" ] ||
 	need="$need libclang-rt-dev"
+# Bochs checks segment limits, which QEMU's TCG does not (make test-bochs);
+# Debian's Bochs has no "nogui" display, so the terminal one stands in.
+if [ "$1" = bochs ]; then
+	check bochs bochs
+	[ -e /usr/share/bochs/BIOS-bochs-latest ] || need="$need bochsbios"
+	[ -e /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
+	ls /usr/lib/*/bochs/plugins/libbx_term_gui.so >/dev/null 2>&1 || need="$need bochs-term"
+fi
 [ -z "$need" ] && exit 0
 echo "umbra: installing Debian packages:$need"
 SUDO=""
