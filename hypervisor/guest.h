@@ -120,6 +120,7 @@ struct guest {
 	u32 con_tokens;		/* console budget left, in bytes (guest_console.c) */
 	u64 con_refill_tsc;	/* when it was last refilled; 0: never */
 	u32 con_cut;		/* bytes cut since the guest went over budget */
+	u32 con_call_left;	/* what the console_write being run may still print */
 	bool con_over;
 
 	bool killed;
@@ -182,6 +183,7 @@ void guest_exit(struct guest *g, u32 code);
  * prefixed with the guest's name, and within the guest's console budget.
  */
 void guest_console(struct guest *g, const char *s, size_t n);
+void guest_console_call(struct guest *g);	/* a console_write starts */
 void guest_console_flush(struct guest *g);
 
 /* The guest that owns the CPU now, or NULL (for panic messages). */

@@ -9,11 +9,12 @@
  *
  * The budget is a token bucket per guest, in bytes that reach the console
  * (the name in front included): CONSOLE_BURST at once, refilled at
- * CONSOLE_RATE per second. A guest that floods the console has its lines
- * cut, not delayed, while it is over budget; the console says so when
- * that starts and how much was cut when it ends. This also bounds what
- * one console_write can cost, whatever it holds (4,096 newlines become
- * 4,096 lines, each with the name in front).
+ * CONSOLE_RATE per second, and at most CONSOLE_PER_CALL from one
+ * console_write. A guest that floods the console has its lines cut, not
+ * delayed, while it is over budget; the console says so when that starts
+ * and how much was cut when it ends. The per-call part is what bounds the
+ * time one call can take whatever it holds (4,096 newlines would be 4,096
+ * lines, each with the name in front, at a UART's pace).
  */
 #include "guest.h"
 #include "console.h"
@@ -21,21 +22,31 @@
 #include "../arch/x86/cpu.h"
 #include "../lib/string.h"
 
-#define CONSOLE_BURST	(32 * 1024)
+#define CONSOLE_BURST	(16 * 1024)
 #define CONSOLE_RATE	(16 * 1024)	/* bytes per second */
+#define CONSOLE_PER_CALL	4096
 
+void guest_console_call(struct guest *g)
+{
+	g->con_call_left = CONSOLE_PER_CALL;
+}
+
+/* Lines come faster than a byte's worth of time passes: no division then. */
 static void refill(struct guest *g)
 {
-	u64 now = rdtsc(), elapsed = MIN(now - g->con_refill_tsc, 1ull << 40);
-	u64 add = elapsed * CONSOLE_RATE / ((u64)tsc_khz * 1000);
+	u64 now = rdtsc(), per_byte = (u64)tsc_khz * 1000 / CONSOLE_RATE;
+	u64 elapsed = now - g->con_refill_tsc, add;
 
 	if (!g->con_refill_tsc) {
 		g->con_tokens = CONSOLE_BURST;
 		g->con_refill_tsc = now;
-	} else if (add) {
-		g->con_tokens = (u32)MIN((u64)g->con_tokens + add, (u64)CONSOLE_BURST);
-		g->con_refill_tsc = now;
+		return;
 	}
+	if (elapsed < per_byte)
+		return;
+	add = MIN(elapsed, 1ull << 40) / per_byte;
+	g->con_tokens = (u32)MIN((u64)g->con_tokens + add, (u64)CONSOLE_BURST);
+	g->con_refill_tsc = now;
 }
 
 static void report_cut(struct guest *g)
@@ -46,23 +57,43 @@ static void report_cut(struct guest *g)
 	g->con_over = false;
 }
 
-/* Whether `cost` bytes of output fit the budget now; charge them if so. */
+/*
+ * Whether `cost` bytes of output fit the budget now; charge them if so. A
+ * guest over budget gets its console back once half the burst has
+ * refilled, so that a flood is one episode on the console, not many.
+ */
 static bool within_budget(struct guest *g, u32 cost)
 {
 	refill(g);
-	if (g->con_tokens >= cost) {
+	if (g->con_tokens >= cost && g->con_call_left >= cost &&
+	    (!g->con_over || g->con_tokens >= CONSOLE_BURST / 2)) {
 		g->con_tokens -= cost;
+		g->con_call_left -= cost;
 		if (g->con_over)
 			report_cut(g);
 		return true;
 	}
 	if (!g->con_over)
-		kprintf("umbra: guest \"%s\" is over its console budget (%u KiB at once, %u KiB/s); "
-			"its output is cut until it slows down\n", g->name, CONSOLE_BURST / 1024,
-			CONSOLE_RATE / 1024);
+		kprintf("umbra: guest \"%s\" is over its console budget (%u KiB at once, %u KiB/s, "
+			"%u KiB a call); its output is cut until it slows down\n", g->name,
+			CONSOLE_BURST / 1024, CONSOLE_RATE / 1024, CONSOLE_PER_CALL / 1024);
 	g->con_over = true;
 	g->con_cut += cost;
 	return false;
+}
+
+/* "[name] line" or, for an empty line, "[name]": written out, not formatted. */
+static void print_line(struct guest *g, const char *line, u32 len)
+{
+	size_t name = strlen(g->name);
+
+	if (!within_budget(g, (u32)name + 3 + len))
+		return;
+	console_write("[", 1);
+	console_write(g->name, name);
+	console_write(len ? "] " : "]", len ? 2 : 1);
+	console_write(line, len);
+	console_write("\n", 1);
 }
 
 void guest_console_flush(struct guest *g)
@@ -70,10 +101,8 @@ void guest_console_flush(struct guest *g)
 	u32 len = g->line_len;
 
 	g->line_len = 0;
-	if (len && within_budget(g, (u32)strlen(g->name) + 3 + len)) {
-		g->line[len] = '\0';
-		kprintf("[%s] %s\n", g->name, g->line);
-	}
+	if (len)
+		print_line(g, g->line, len);
 	if (g->state == GUEST_DYING || g->state == GUEST_GONE)
 		report_cut(g);
 }
@@ -84,8 +113,8 @@ void guest_console(struct guest *g, const char *s, size_t n)
 		u8 c = (u8)s[i];
 
 		if (c == '\n') {
-			if (!g->line_len && within_budget(g, (u32)strlen(g->name) + 3))
-				kprintf("[%s]\n", g->name);
+			if (!g->line_len)
+				print_line(g, "", 0);
 			guest_console_flush(g);
 			continue;
 		}

@@ -35,6 +35,7 @@ static s32 hc_console_write(struct guest *g, const u32 a[4])
 
 	if (len > CONSOLE_WRITE_MAX)
 		guest_kill(g, "console_write: length %u exceeds %u", len, CONSOLE_WRITE_MAX);
+	guest_console_call(g);
 	for (u32 done = 0; done < len;) {
 		u32 n = MIN(len - done, sizeof(chunk));
 

@@ -362,3 +362,37 @@ BOCHS_CASES.append(Case("failsafe_eip",
                         expect=[r'guest "bad" killed: the Switcher could not enter the guest: general '
                                 r"protection \(vector 13, error code 0x0\) at its iret",
                                 r'guest "canary" shut down with exit code 0']))
+
+# Bounded work: the most expensive batches the ABI allows, beside a guest that
+# measures how long it waits for the CPU (at most two 10 ms slices and a tick),
+# and no hypercall, or piece of one, holding the CPU for 1 ms or more.
+CASES.append(Case("latency_storm", [(T + "storm.elf", "name=storm mem=32M shadows=64 phase_ms=400"),
+                                    (T + "latency.elf", "name=lat ms=2500")],
+                  timeout=180,
+                  expect=[r"\[storm\] storm: %s: [1-9]\d* rounds" % re.escape(p) for p in (
+                              "flush_tlb all, 64 top levels", "flush_tlb user", "set_pgd",
+                              "new_pgtable among 65 tables", "console_write of 4 KiB of newlines")] +
+                         [r"\[storm\] PASS storm: every batched call succeeded",
+                          r"\[lat\] FIGURE longest wait for the CPU: \d+ us",
+                          r"\[lat\] PASS latency: never kept from the CPU longer than the bound",
+                          r'guest "storm" is over its console budget',
+                          r'guest "storm": \d+ bytes of console output were cut',
+                          r"umbra: longest hypercall: \d{1,3} us",
+                          r'guest "storm" shut down with exit code 0',
+                          r'guest "lat" shut down with exit code 0']))
+
+# A table that maps itself: the A and D bits umbra sets through the self-map
+# land in a directory entry (2-level) or a PDPTE (PAE), and are accepted.
+CASES.append(Case("selfmap", [(T + "selfmap.elf", "name=self"), (HELLO, "name=canary")],
+                  expect=[r"\[self\] PASS selfmap: a touch through the self-map marked the entry it went through",
+                          r"\[self\] PASS selfmap: the table is still accepted after the marks",
+                          r"\[self\] PASS selfmap: the guest runs on after umbra marked",
+                          r'guest "self" shut down with exit code 0',
+                          r'guest "canary" shut down with exit code 0']))
+
+# Console bytes that are not printable ASCII reach the terminal as '?'.
+CASES.append(Case("console_filter", [(T + "console_bad.elf", "name=ctl where=escape"),
+                                     (HELLO, "name=canary")],
+                  expect=[r"^\[ctl\] A\?\[31mB\?2JC\?D\?E\?F$",
+                          r'guest "ctl" shut down with exit code 0'],
+                  reject=["\x1b", "\ufffd"]))

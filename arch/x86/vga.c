@@ -1,38 +1,82 @@
+/*
+ * The VGA text screen, a mirror of the serial console on real PCs.
+ *
+ * Scrolling by copying the screen up costs 2,000 moves a line, which a
+ * guest printing empty lines would turn into most of the CPU. So the
+ * screen is a window onto the whole 32 KiB of text memory (204 rows): a
+ * new line moves the CRT controller's start address one row on, and only
+ * when the window reaches the end of the memory is the screen copied back
+ * to the start, once every 180 lines.
+ */
 #include "vga.h"
-#include "../../lib/string.h"
+#include "cpu.h"
 #include "../../lib/types.h"
 
 #define VGA_TEXT	((volatile u16 *)0xb8000)
 #define COLS		80
 #define ROWS		25
-#define ATTR		0x0700	/* light grey on black */
+#define BUF_ROWS	(0x4000 / COLS)		/* 16 Ki cells of text memory */
+#define ATTR		0x0700			/* light grey on black */
 
-static unsigned row, col;
+#define CRTC_INDEX	0x3d4
+#define CRTC_DATA	0x3d5
+#define CRTC_START_HIGH	0x0c
+#define CRTC_START_LOW	0x0d
 
-static void scroll(void)
+static unsigned top;		/* the buffer row shown first */
+static unsigned row, col;	/* the cursor, on the screen */
+
+static void show(unsigned first)
 {
-	for (unsigned i = 0; i < (ROWS - 1) * COLS; i++)
-		VGA_TEXT[i] = VGA_TEXT[i + COLS];
-	for (unsigned i = 0; i < COLS; i++)
-		VGA_TEXT[(ROWS - 1) * COLS + i] = ATTR | ' ';
-	row = ROWS - 1;
+	u16 start = (u16)(first * COLS);
+
+	outb(CRTC_INDEX, CRTC_START_HIGH);
+	outb(CRTC_DATA, start >> 8);
+	outb(CRTC_INDEX, CRTC_START_LOW);
+	outb(CRTC_DATA, start & 0xff);
+}
+
+static void clear_row(unsigned r)
+{
+	volatile u32 *p = (volatile u32 *)&VGA_TEXT[r * COLS];
+
+	for (unsigned i = 0; i < COLS / 2; i++)
+		p[i] = (ATTR | ' ') * 0x10001u;
+}
+
+static void newline(void)
+{
+	col = 0;
+	if (row < ROWS - 1) {
+		row++;
+		return;
+	}
+	if (top + ROWS == BUF_ROWS) {
+		for (unsigned i = 0; i < (ROWS - 1) * COLS; i++)
+			VGA_TEXT[i] = VGA_TEXT[(top + 1) * COLS + i];
+		top = 0;
+	} else {
+		top++;
+	}
+	clear_row(top + ROWS - 1);
+	show(top);
 }
 
 void vga_init(void)
 {
-	for (unsigned i = 0; i < ROWS * COLS; i++)
-		VGA_TEXT[i] = ATTR | ' ';
-	row = col = 0;
+	for (unsigned r = 0; r < ROWS; r++)
+		clear_row(r);
+	top = row = col = 0;
+	show(0);
 }
 
 void vga_putc(char c)
 {
-	if (c == '\n' || col == COLS) {
-		col = 0;
-		if (++row == ROWS)
-			scroll();
-		if (c == '\n')
-			return;
+	if (c == '\n') {
+		newline();
+		return;
 	}
-	VGA_TEXT[row * COLS + col++] = ATTR | (u8)c;
+	if (col == COLS)
+		newline();
+	VGA_TEXT[(top + row) * COLS + col++] = ATTR | (u8)c;
 }

@@ -2,7 +2,12 @@
  * Hostile: console_write with a buffer the guest does not own. With
  * where=beyond the buffer starts past the end of guest memory; with
  * where=cross it starts in memory and runs off the end; with where=null it
- * is the unmapped page 0; with where=huge the length is absurd.
+ * is the unmapped page 0; with where=huge the length is absurd. Each must
+ * end the guest.
+ *
+ * where=escape is not hostile to the hypervisor but to the operator's
+ * terminal: control bytes (ESC, CSI 0x9b, DEL, 0xff, SOH) must reach the
+ * console as '?', and the guest goes on.
  */
 #include <umbra/runtime.h>
 
@@ -13,6 +18,12 @@ int guest_main(const struct umbra_boot_info *bi)
 
 	if (!umbra_arg(bi, "where", where, sizeof(where)))
 		where[0] = '\0';
+	if (where[0] == 'e') {
+		static const char line[] = "A\x1b[31mB\x9b" "2JC\x7f" "D\xff" "E\x01" "F\n";
+
+		umbra_console_write(line, sizeof(line) - 1);
+		return 0;
+	}
 	if (where[0] == 'c')
 		addr = bi->mem_bytes - 8;
 	else if (where[0] == 'n')
