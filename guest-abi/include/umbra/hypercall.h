@@ -6,6 +6,8 @@
  *         UMBRA_E* code on a refused call); other registers are preserved,
  *         except that SET_TLS nulls a data segment register naming the slot
  *         it changes when the new descriptor could not be loaded there.
+ *   EFLAGS: the guest's CF PF AF ZF SF TF DF OF AC ID are kept; IF is 1,
+ *         IOPL 0, and NT RF VM VIF VIP 0 on every return to the guest.
  *
  * Every argument is checked. A call the hypervisor does not know, or an
  * argument that can only be a bug (a buffer outside the guest's memory),
@@ -65,11 +67,14 @@ enum umbra_hcall {
 #define UMBRA_FLUSH_ALL		2	/* every mapping of every table */
 
 /*
- * One call of a batch. The hypervisor runs the calls in order and writes
- * each result back; it stops early if the guest is ended (the calls after
- * are not run) or halts (the calls after the HALT are not run, and the
- * result is still the count). Any call but MULTICALL itself may be
- * batched; at most UMBRA_MULTICALL_MAX per batch.
+ * One call of a batch. The hypervisor runs the calls in order, each with
+ * the same checks and effects as the call made alone (against the guest's
+ * real registers), and writes each result back; it stops early if the
+ * guest is ended (the calls after are not run) or halts (the calls after
+ * the HALT are not run, and the result is still the count). Any call but
+ * MULTICALL itself may be batched; at most UMBRA_MULTICALL_MAX per batch.
+ * A long batch is run in pieces of about 100 us, with other guests
+ * perhaps running in between; the caller sees only the time it took.
  */
 struct umbra_multicall {
 	uint32_t op;
