@@ -37,6 +37,8 @@ enum umbra_hcall {
 	UMBRA_HC_SET_PGD	= 14,	/* ebx = top gpa, ecx = index, edx = low, esi = high dword */
 	UMBRA_HC_FLUSH_TLB	= 15,	/* ebx = UMBRA_FLUSH_*, ecx = va for UMBRA_FLUSH_ONE */
 	UMBRA_HC_MULTICALL	= 16,	/* ebx = gva of struct umbra_multicall[], ecx = count */
+	UMBRA_HC_RELEASE_PGTABLE = 17,	/* ebx = gpa of a top-level table no longer in use */
+	UMBRA_HC_CONSOLE_READ	= 18,	/* ebx = gva of a buffer, ecx = its size; bytes read */
 	UMBRA_HC_COUNT
 };
 
@@ -97,6 +99,7 @@ struct umbra_multicall {
  * guest's gate for it, when the shared page's irq_enabled is set.
  */
 #define UMBRA_IRQ_TIMER		0
+#define UMBRA_IRQ_CONSOLE	1	/* console input is waiting (UMBRA_HC_CONSOLE_READ) */
 #define UMBRA_IRQ_VECTOR(n)	(32 + (n))
 
 /*

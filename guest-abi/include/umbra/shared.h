@@ -24,6 +24,16 @@ struct umbra_shared {
 	uint32_t cr2;		/* faulting address of the last reflected page fault */
 	uint32_t tsc_khz;	/* TSC ticks per millisecond */
 	uint64_t world_switches; /* times this guest has trapped to the hypervisor */
+
+	/*
+	 * Written by the hypervisor, for benchmarks: the expensive things it
+	 * did for this guest, counted since the guest started.
+	 */
+	uint64_t hypercalls;	/* hypercalls, each batched call counted too */
+	uint64_t cr3_loads;	/* CR3 loads on the way into the guest */
+	uint64_t desc_loads;	/* GDT, IDT and TSS loads (one of each per entry and exit) */
+	uint64_t shadow_faults;	/* page faults the shadow tables absorbed */
+	uint64_t reflected;	/* exceptions handed to the guest's own handlers */
 };
 
 /*
