@@ -6,8 +6,9 @@ PASS and FAIL lines are its checks), each boot case of tests/cases.py in
 each paging format, and each test of tools/umbra-boot (tests/tool_cases.py)
 in each format. A case passes when all its checks pass. A failing case
 prints the checks that failed and its output or serial log; -v prints
-every check. Boots run two QEMUs at a time; each boot case leaves its
-serial log and its JUnit report in build/test-logs/.
+every check. Two jobs (a host test program, a boot, a test of umbra-boot)
+run at a time. Each boot case leaves its serial log and its JUnit report
+in build/test-logs/.
 Usage: tests/run.py [-v] [-k SUBSTRING] [--fmt nopae|pae] [--no-host] [--no-tool]
 """
 
@@ -52,20 +53,20 @@ class Tally:
         sys.stdout.flush()
 
 
-def run_host_tests(tally):
-    for exe in sorted(glob.glob(os.path.join(harness.ROOT, "build", "host", "test_*"))):
-        proc = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        out = proc.stdout.decode(errors="replace")
-        checks = []
-        for verdict, rest in re.findall(r"^(PASS|FAIL) (.*)$", out, re.M):
-            if verdict == "PASS":
-                checks.append((rest, None))
-            else:
-                what, _, why = rest.partition(": ")
-                checks.append((what, why or "failed"))
-        checks.append(("exit status 0", None if proc.returncode == 0 else
-                       "exit status %d" % proc.returncode))
-        tally.case("host/" + os.path.basename(exe), checks, out[-3000:])
+def host_job(exe):
+    """A host test program: (name, checks, output, figures)."""
+    proc = subprocess.run([exe], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.stdout.decode(errors="replace")
+    checks = []
+    for verdict, rest in re.findall(r"^(PASS|FAIL) (.*)$", out, re.M):
+        if verdict == "PASS":
+            checks.append((rest, None))
+        else:
+            what, _, why = rest.partition(": ")
+            checks.append((what, why or "failed"))
+    checks.append(("exit status 0", None if proc.returncode == 0 else
+                   "exit status %d" % proc.returncode))
+    return "host/" + os.path.basename(exe), checks, out[-3000:], []
 
 
 def boot_job(case, fmt):
@@ -111,10 +112,12 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true", help="print every check")
     args = ap.parse_args()
     tally = Tally(args.verbose)
-    if not args.no_host:
-        run_host_tests(tally)
     formats = args.fmt or FORMATS
-    jobs = [(boot_job, c, f) for f in formats for c in CASES if args.k in c.name]
+    jobs = []
+    if not args.no_host:
+        jobs += [(host_job, exe) for exe in
+                 sorted(glob.glob(os.path.join(harness.ROOT, "build", "host", "test_*")))]
+    jobs += [(boot_job, c, f) for f in formats for c in CASES if args.k in c.name]
     if not args.no_tool:
         jobs += [(tool_job, t, f) for f in formats for t in tool_cases.TESTS
                  if args.k in t.__name__]

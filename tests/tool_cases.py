@@ -6,8 +6,9 @@ guest of examples/ci-guest, built out of the tree from a copy in a
 temporary directory, passing and then failing one of its checks; a guest
 that is killed, one that exits non-zero, a refused module, a time-out, a
 hypervisor QEMU cannot boot; and arguments it must refuse before booting
-(a missing file, bad module lines, an unknown format). A test is a list of
-(check name, problem or None), like a boot case's checks.
+(a missing file, bad module lines, an unknown format). The example's files
+must also be the ones README.md lists. A test is a list of (check name,
+problem or None), like a boot case's checks.
 """
 
 import os
@@ -91,14 +92,26 @@ def fmt_args(fmt):
     return ["--format", fmt, "--quiet"]
 
 
+def listed_in_readme(path, start):
+    """README shows the example's files from `start` on; they must not drift apart."""
+    with open(os.path.join(EXAMPLE, path)) as f:
+        text = f.read()
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = f.read()
+    body = text[text.index(start):] if start in text else text
+    return ("README lists %s as it is" % path, None if body in readme else "README differs")
+
+
 def test_example(fmt, tmp):
     """The README's example: build the guest out of the tree, boot it, read its report."""
+    listings = [listed_in_readme("Makefile", "UMBRA\t?="),
+                listed_in_readme("main.c", "#include")]
     work = os.path.join(tmp, "ci-guest")
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("out"))
     pae = "1" if fmt == "pae" else "0"
     mk = subprocess.run(["make", "-s", "-C", work, "UMBRA=" + ROOT, "PAE=" + pae],
                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    checks = [("builds out of the tree", None if mk.returncode == 0 else
+    checks = listings + [("builds out of the tree", None if mk.returncode == 0 else
                "make: %s" % mk.stdout.decode(errors="replace")[-1500:])]
     if mk.returncode:
         return checks, mk.stdout.decode(errors="replace")
