@@ -2,13 +2,14 @@
 """Run every umbra test and end with one line: "N passed, N failed".
 
 N counts test cases: each host-side test program (build/host/test_*, whose
-PASS and FAIL lines are its checks), each boot case of tests/cases.py in
-each paging format, and each test of tools/umbra-boot (tests/tool_cases.py)
-in each format. A case passes when all its checks pass. A failing case
-prints the checks that failed and its output or serial log; -v prints
-every check. Two jobs (a host test program, a boot, a test of umbra-boot)
-run at a time. Each boot case leaves its serial log and its JUnit report
-in build/test-logs/.
+PASS and FAIL lines are its checks), the console-reading checks of
+tests/parse_cases.py, each boot case of tests/cases.py in each paging
+format, and each test of tools/umbra-boot (tests/tool_cases.py) in each
+format. A case passes when all its checks pass. A failing case prints the
+checks that failed and its output or serial log; -v prints every check.
+Two jobs (a host test program, a boot, a test of umbra-boot) run at a
+time. Each boot case leaves its serial log and its JUnit report in
+build/test-logs/.
 Usage: tests/run.py [-v] [-k SUBSTRING] [--fmt nopae|pae] [--no-host] [--no-tool]
 """
 
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import parse_cases  # noqa: E402
 import tool_cases  # noqa: E402
 from cases import CASES, common_checks  # noqa: E402
 
@@ -67,6 +69,11 @@ def host_job(exe):
     checks.append(("exit status 0", None if proc.returncode == 0 else
                    "exit status %d" % proc.returncode))
     return "host/" + os.path.basename(exe), checks, out[-3000:], []
+
+
+def parse_job():
+    """umbra-boot's reading of consoles no real boot prints (tests/parse_cases.py)."""
+    return "host/umbraboot_console", parse_cases.run(), None, []
 
 
 def boot_job(case, fmt):
@@ -117,6 +124,7 @@ def main():
     if not args.no_host:
         jobs += [(host_job, exe) for exe in
                  sorted(glob.glob(os.path.join(harness.ROOT, "build", "host", "test_*")))]
+        jobs.append((parse_job,))
     jobs += [(boot_job, c, f) for f in formats for c in CASES if args.k in c.name]
     if not args.no_tool:
         jobs += [(tool_job, t, f) for f in formats for t in tool_cases.TESTS
