@@ -1,13 +1,19 @@
 # umbra: one flat build for the hypervisor, the guest runtime, the guests,
 # the test guests, the ISO and the host-side tests. `make help` lists targets.
+#
+# Every target first installs what it needs (tools/deps.sh, through the
+# deps-* targets below), and the tools are named here, never looked for when
+# make starts: on a fresh machine they do not exist yet at that moment. Each
+# build directory holds a file `toolchain` naming the tools and flags that
+# built it; every object depends on it, so another compiler or other flags
+# rebuild what they affect.
 
 PAE	?= 0
 FMT	:= $(if $(filter 1,$(PAE)),pae,nopae)
 B	:= build/$(FMT)
 HB	:= build/host
 
-# Debian's cross compiler if present, else the native gcc in 32-bit mode.
-CROSS	?= $(if $(shell command -v i686-linux-gnu-gcc 2>/dev/null),i686-linux-gnu-,)
+CROSS	?= i686-linux-gnu-
 CC	:= $(CROSS)gcc
 LD	:= $(CROSS)ld
 AR	:= $(CROSS)ar
@@ -25,6 +31,7 @@ CFLAGS	:= -std=gnu11 -m32 -march=i686 -O2 -g -ffreestanding -fno-pic -fno-pie \
 NASMFLAGS := -f elf32 -g -DUMBRA_PAE=$(PAE) -I$(B)/gen/ -Werror
 LDFLAGS	:= -m elf_i386 -nostdlib -z noexecstack --no-warn-rwx-segments
 GUEST_CFLAGS := $(CFLAGS) -Iguest-abi/include
+# Asked of the compiler when a recipe runs, once it is installed.
 LIBGCC	 = $(shell $(CC) -m32 -print-libgcc-file-name)
 
 HV_SRCS	:= $(wildcard boot/*.asm arch/x86/*.asm arch/x86/*.c mm/*.c hypervisor/*.c lib/*.c)
@@ -32,26 +39,60 @@ HV_OBJS	:= $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
 RT_SRCS	:= $(wildcard guest-abi/runtime/*.asm guest-abi/runtime/*.c lib/*.c)
 RT_OBJS	:= $(patsubst %,$(B)/rt/%.o,$(RT_SRCS))
 GUEST_DIRS := $(wildcard guests/*/) $(wildcard tests/guests/*/)
-GUESTS	:= $(foreach d,$(GUEST_DIRS),$(B)/$(patsubst %/,%,$(dir $(d:/=)))/$(notdir $(d:/=)).elf)
+GUEST_OBJS := $(patsubst %,$(B)/g/%.o,$(wildcard guests/*/*.c tests/guests/*/*.c))
+GUEST_ELFS := $(foreach d,$(GUEST_DIRS),$(B)/$(patsubst %/,%,$(dir $(d:/=)))/$(notdir $(d:/=)).elf)
 
 V	?= 0
 Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
-.PHONY: all iso run test test-host test-boot test-bochs debug deps help clean fuzz
-all: $(B)/umbra.elf $(GUESTS)
+.PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz clean help \
+	deps deps-build deps-iso deps-boot deps-host deps-bochs
+all: $(B)/umbra.elf $(GUEST_ELFS)
 
 help:
 	@echo "make [PAE=1]      build the hypervisor and guests (2-level, or PAE)"
 	@echo "make iso [PAE=1]  build $(B)/umbra.iso (GRUB, default guests)"
 	@echo "make run [PAE=1]  boot the ISO in QEMU, serial console here"
+	@echo "make boot [PAE=1] GUESTS=\"file.elf name=a mem=32M ...\" [BOOTFLAGS=...]"
+	@echo "                  boot guests with tools/umbra-boot (see its --help)"
 	@echo "make test         host-side unit tests, then boot tests, both formats"
 	@echo "make test-host    host-side unit tests only"
-	@echo "make test-bochs   boot tests under Bochs, which checks segment limits"
+	@echo "make test-boot    boot tests only, both formats"
+	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
-	@echo "make deps         install the Debian packages the build and tests need"
+	@echo "make deps         install every Debian package the targets need"
 	@echo "make clean        remove build/"
+
+# --- the packages each target needs (tools/deps.sh says which) ---------------
+
+deps:
+	@sh tools/deps.sh
+deps-build:
+	@sh tools/deps.sh build
+deps-iso:
+	@sh tools/deps.sh iso
+deps-boot:
+	@sh tools/deps.sh boot
+deps-host:
+	@sh tools/deps.sh host
+deps-bochs:
+	@sh tools/deps.sh bochs
+
+# The tools and flags that build $(B). The file changes only when they do,
+# and every object and link depends on it.
+$(B)/toolchain: FORCE | deps-build
+	@mkdir -p $(@D)
+	@{ for t in $(CC) $(LD) $(AR) $(NASM); do \
+		command -v $$t >/dev/null || { echo "umbra: $$t not found" >&2; exit 1; }; \
+		echo "$$(command -v $$t): $$($$t --version | head -n 1)"; \
+	   done; \
+	   echo "CFLAGS $(CFLAGS)"; echo "GUEST_CFLAGS $(GUEST_CFLAGS)"; \
+	   echo "NASMFLAGS $(NASMFLAGS)"; echo "LDFLAGS $(LDFLAGS)"; \
+	   echo "LIBGCC $(LIBGCC)"; echo "SWITCHER_BASE $(SWITCHER_BASE)"; } > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+FORCE:
 
 # --- the hypervisor ---------------------------------------------------------
 
@@ -59,45 +100,46 @@ $(B)/gen/switcher_layout.inc: arch/x86/switcher_layout.h
 	@mkdir -p $(@D)
 	$(Q)sed -n -e 's/^#\(if\|else\|endif\|define\)/%\1/p' $< > $@
 
-$(B)/hv/%.asm.o: %.asm $(B)/gen/switcher_layout.inc
+$(B)/hv/%.asm.o: %.asm $(B)/gen/switcher_layout.inc $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,NASM,$@)
 	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -o $@ $<
 
-$(B)/hv/%.c.o: %.c
+$(B)/hv/%.c.o: %.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/umbra.elf: $(HV_OBJS) linker.ld
+$(B)/umbra.elf: $(HV_OBJS) linker.ld $(B)/toolchain
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -T linker.ld --defsym=SWITCHER_BASE=$(SWITCHER_BASE) -o $@ $(HV_OBJS) $(LIBGCC)
 
 # --- the guest runtime and guests -------------------------------------------
 
-$(B)/rt/%.asm.o: %.asm
+$(B)/rt/%.asm.o: %.asm $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,NASM,$@)
 	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -o $@ $<
 
-$(B)/rt/%.c.o: %.c
+$(B)/rt/%.c.o: %.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-$(B)/libumbra.a: $(RT_OBJS)
+$(B)/libumbra.a: $(RT_OBJS) $(B)/toolchain
 	$(call say,AR,$@)
-	$(Q)rm -f $@ && $(AR) rcs $@ $^
+	$(Q)rm -f $@ && $(AR) rcs $@ $(RT_OBJS)
 
-$(B)/g/%.c.o: %.c
+$(B)/g/%.c.o: %.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
-.SECONDARY:
+# Keep the guests' objects, which make reaches only through the pattern below.
+.SECONDARY: $(GUEST_OBJS)
 .SECONDEXPANSION:
 $(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
-	    $(B)/libumbra.a guest-abi/guest.ld
+	    $(B)/libumbra.a guest-abi/guest.ld $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -T guest-abi/guest.ld -o $@ $(filter %.o,$^) $(B)/libumbra.a $(LIBGCC)
@@ -105,7 +147,7 @@ $(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
 # --- the ISO ----------------------------------------------------------------
 
 iso: $(B)/umbra.iso
-$(B)/umbra.iso: $(B)/umbra.elf $(B)/guests/hello.elf iso/grub.cfg
+$(B)/umbra.iso: $(B)/umbra.elf $(B)/guests/hello.elf iso/grub.cfg | deps-iso
 	$(call say,ISO,$@)
 	@mkdir -p $(B)/isodir/boot/grub
 	$(Q)cp $(B)/umbra.elf $(B)/guests/hello.elf $(B)/isodir/boot/
@@ -119,21 +161,22 @@ QEMU_FLAGS := -m 256M -display none -no-reboot -serial stdio -icount shift=0,sle
 	      -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	      $(if $(filter kvm,$(UMBRA_ACCEL)),-accel kvm -cpu host,-accel tcg)
 
-run: deps iso
+run: iso | deps-boot
 	@echo "umbra: booting $(B)/umbra.iso in QEMU (the hypervisor powers off at the end)"
 	@$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/umbra.iso; s=$$?; \
 		if [ $$s -eq 33 ]; then echo "umbra: run succeeded"; exit 0; \
 		else echo "umbra: run failed (QEMU status $$s)"; exit 1; fi
 
-debug: all
+# GUESTS is a list of guest files, each followed by its module options.
+boot: all | deps-boot
+	@$(PYTHON) tools/umbra-boot --format $(FMT) --hypervisor $(B)/umbra.elf $(BOOTFLAGS) $(GUESTS)
+
+debug: all | deps-boot
 	@echo "In another terminal:"
 	@echo "  gdb -ex 'target remote :1234' -ex 'symbol-file $(B)/umbra.elf' \\"
 	@echo "      -ex 'add-symbol-file $(B)/guests/hello.elf'"
 	$(QEMU) $(QEMU_FLAGS) -s -S -kernel $(B)/umbra.elf \
 		-initrd "$(B)/guests/hello.elf name=hello mem=16M"
-
-deps:
-	@tools/deps.sh
 
 # --- tests ------------------------------------------------------------------
 
@@ -146,7 +189,10 @@ HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
 HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c \
 		 hypervisor/elf.c tests/host/hosted.c
 
-$(HB)/%: tests/host/%.c $(HOST_LIB_SRCS) tests/host/check.h
+HOST_DEPS := $(HOST_LIB_SRCS) tests/host/check.h $(HB)/toolchain \
+	     $(wildcard mm/*.h lib/*.h hypervisor/*.h guest-abi/include/umbra/*.h)
+
+$(HB)/%: tests/host/%.c $(HOST_DEPS)
 	@mkdir -p $(@D)
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_LIB_SRCS)
@@ -159,7 +205,7 @@ SHADOW_SRCS := tests/host/sim_machine.c tests/host/sim_model.c tests/host/sim_ch
 	       tests/host/sim_guest.c tests/host/sim_access.c tests/host/sim_hostile.c \
 	       tests/host/sim_run.c hypervisor/shadow.c hypervisor/guest_pt.c hypervisor/guest.c \
 	       hypervisor/guest_mem.c mm/frame.c mm/pt.c tests/host/hosted.c
-SHADOW_DEPS := $(SHADOW_SRCS) $(wildcard tests/host/*.h) \
+SHADOW_DEPS := $(SHADOW_SRCS) $(wildcard tests/host/*.h) $(HB)/toolchain \
 	       $(wildcard hypervisor/*.h mm/*.h arch/x86/*.h lib/*.h guest-abi/include/umbra/*.h)
 SHADOW_TESTS := $(HB)/test_shadow_2level $(HB)/test_shadow_pae
 FUZZ_TESTS := $(HB)/test_fuzz_shadow_2level $(HB)/test_fuzz_shadow_pae
@@ -185,6 +231,17 @@ $(FUZZ_TESTS): $(HB)/test_fuzz_shadow_%: tests/host/fuzz_shadow.c $(SHADOW_DEPS)
 		$(HOSTCC) $(filter-out -DUMBRA_PAE=%,$(HOST_CFLAGS)) -DFUZZ_STANDALONE) \
 		-DUMBRA_PAE=$(call fmt_pae,$*) -o $@ $< $(SHADOW_SRCS)
 
+# The host compilers and their flags, as $(B)/toolchain is for the target.
+$(HB)/toolchain: FORCE | deps-host
+	@mkdir -p $(@D)
+	@{ for t in $(HOSTCC) $(FUZZCC); do \
+		command -v $$t >/dev/null || { echo "umbra: $$t not found" >&2; exit 1; }; \
+		echo "$$(command -v $$t): $$($$t --version | head -n 1)"; \
+	   done; \
+	   echo "HOST_CFLAGS $(HOST_CFLAGS)"; echo "FUZZ_CFLAGS $(FUZZ_CFLAGS)"; \
+	   echo "libFuzzer: $(or $(HAVE_LIBFUZZER),no)"; } > $@.new
+	@if cmp -s $@.new $@; then rm $@.new; else mv $@.new $@; fi
+
 fuzz: $(FUZZ_TESTS)
 	@for f in 2level pae; do \
 		mkdir -p $(HB)/fuzz-corpus-$$f; \
@@ -196,19 +253,23 @@ fuzz: $(FUZZ_TESTS)
 test-host: $(HOST_TESTS)
 	@for t in $(HOST_TESTS); do $$t || exit 1; done
 
-test: deps
+# The boot tests need both formats; PAE picks one build directory per make.
+test: | deps
 	$(MAKE) PAE=0 all iso
 	$(MAKE) PAE=1 all iso
 	$(MAKE) $(HOST_TESTS)
 	$(PYTHON) tests/run.py
 
-# Bochs enforces segment limits, QEMU's TCG does not: the Switcher probe
-# (and a plain boot) in both formats, about 10 s.
-test-bochs:
-	@tools/deps.sh bochs
+test-boot: | deps-build deps-iso deps-boot
+	$(MAKE) PAE=0 all iso
+	$(MAKE) PAE=1 all iso
+	$(PYTHON) tests/run.py --no-host
+
+# Bochs enforces segment limits, QEMU's TCG does not (make test runs these too).
+test-bochs: | deps-build deps-iso deps-boot deps-bochs
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
-	$(PYTHON) tests/run_bochs.py
+	$(PYTHON) tests/run.py --no-host --bochs-only
 
 clean:
 	rm -rf build

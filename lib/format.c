@@ -1,3 +1,10 @@
+/*
+ * The freestanding vsnprintf of format.h, for the hypervisor's console and
+ * the guest runtime's umbra_printf, neither of which has a C library. It
+ * always counts what a full write would need (the C standard's return
+ * value) while storing only what fits, and it formats 64-bit numbers,
+ * which on i386 needs libgcc's division helpers.
+ */
 #include "format.h"
 #include "types.h"
 

@@ -1,3 +1,9 @@
+/*
+ * The <string.h> routines of string.h, for the hypervisor and the guest
+ * runtime. GCC may emit calls to memcpy, memmove, memset and memcmp of its
+ * own accord, even under -ffreestanding, so those must exist; the others
+ * are the few string functions the rest of the code calls.
+ */
 #include "string.h"
 
 /*

@@ -1,3 +1,16 @@
+/*
+ * The frame allocator's first state, from the bootloader's memory map.
+ *
+ * Before any frame can be allocated, the allocator's own table needs a
+ * home: the highest usable address fixes its size, and it goes in the
+ * first page-aligned place above 1 MiB that holds nothing the bootloader
+ * left there (the low 1 MiB, the hypervisor image, the Multiboot
+ * information, the modules and their command lines). Those ranges are
+ * reserved under their owners, so that the boot figures and the `m`
+ * debug key say who holds what, and the rest becomes free. RAM at or above the
+ * Switcher region is left out, since the hypervisor maps RAM one-to-one
+ * only below it.
+ */
 #include "boot_mem.h"
 #include "frame.h"
 #include "../arch/x86/switcher_layout.h"

@@ -1,3 +1,11 @@
+/*
+ * The frame allocator (see frame.h): one struct frame per 4 KiB frame,
+ * with its owner, owning guest and reference count, and a singly linked
+ * list of the free ones threaded through the table itself, so that
+ * allocation and release cost O(1) and need no memory of their own. A
+ * count per owner is kept as frames change hands; the summary's "frames
+ * free before and after" leak check and the `m` debug key read it.
+ */
 #include "frame.h"
 #include "phys.h"
 #include "../lib/panic.h"

@@ -1,3 +1,10 @@
+/*
+ * The hypervisor's own page tables: RAM mapped one-to-one with large
+ * pages up to the Switcher region, and the Switcher's page table linked
+ * at the top, in the paging format the hypervisor was built for. Every
+ * shadow table links the Switcher's guest-side table at the same address,
+ * so the world-switch code runs at one address on both sides of a switch.
+ */
 #include "hvmap.h"
 #include "pt.h"
 #include "phys.h"

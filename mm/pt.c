@@ -1,3 +1,9 @@
+/*
+ * The page-table walker of pt.h: finding (and, on request, creating) the
+ * table at a given level for an address, and freeing a tree of tables by
+ * reference count. The format (2-level or PAE) is a value passed in, so one
+ * body serves the hypervisor's tables, the shadows and the host tests.
+ */
 #include "pt.h"
 #include "phys.h"
 

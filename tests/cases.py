@@ -2,13 +2,17 @@
 
 Every case runs in both paging formats. Besides its own expectations each
 case checks what must hold in every run: the hypervisor powers off (no
-time-out, no panic), no guest prints a FAIL line, and the free-frame count
-after all guests have ended equals the count before they were loaded.
+time-out, no panic) with the QEMU status its verdict implies, no guest
+prints a FAIL line, the free-frame count after all guests have ended equals
+the count before they were loaded, and tools/umbra-boot's reading of the
+console gives the verdict the case expects (OK, KILLED, REFUSED, ...: the
+exit statuses of tools/umbraboot/outcome.py).
 """
 
 import re
 
 from harness import src
+from umbraboot.outcome import GUEST_FAILED, HYPERVISOR_FAILED, KILLED, OK, REFUSED, describe
 
 HELLO = "guests/hello.elf"
 T = "tests/guests/"
@@ -19,10 +23,11 @@ def other(fmt):
 
 
 class Case:
-    def __init__(self, name, modules, ok=True, expect=(), reject=(), **boot):
+    def __init__(self, name, modules, verdict=OK, expect=(), reject=(), **boot):
         self.name = name
         self.modules = modules      # function of fmt, or a list
-        self.ok = ok                # the run as a whole should succeed
+        self.verdict = verdict      # the exit status umbra-boot would give the run
+        self.ok = verdict == OK     # the hypervisor reports success
         self.expect = expect        # regexes the log must contain
         self.reject = reject        # regexes it must not contain
         self.boot = boot            # more Boot fields
@@ -39,45 +44,45 @@ CASES = [
     Case("iso_grub", [], iso=True, timeout=120,
          expect=[r'guest "hello1" shut down with exit code 0',
                  r'guest "hello2" shut down with exit code 0', r"powering off: success"]),
-    Case("nonzero_exit", [(HELLO, "name=ok code=0"), (HELLO, "name=three code=3")], ok=False,
+    Case("nonzero_exit", [(HELLO, "name=ok code=0"), (HELLO, "name=three code=3")], verdict=GUEST_FAILED,
          expect=[r'guest "three" shut down with exit code 3', r"^  three +\d+ +\d+  exit 3$",
                  r'guest "ok" shut down with exit code 0', r"powering off: failure"]),
-    Case("not_elf", [(src("tests/data/not-elf.txt"), "name=junk"), (HELLO, "name=good")], ok=False,
+    Case("not_elf", [(src("tests/data/not-elf.txt"), "name=junk"), (HELLO, "name=good")], verdict=REFUSED,
          expect=[r"module 0 \(.*not-elf.txt, name=junk\) refused: not an ELF file",
                  r'guest "good" shut down with exit code 0']),
-    Case("too_large", [(HELLO, "name=huge mem=1G"), (HELLO, "name=good")], ok=False,
+    Case("too_large", [(HELLO, "name=huge mem=1G"), (HELLO, "name=good")], verdict=REFUSED,
          expect=[r"module 0 .*name=huge mem=1G\) refused: not enough memory: 1048576 KiB asked",
                  r'guest "good" shut down with exit code 0']),
-    Case("bad_mem_arg", [(HELLO, "name=odd mem=12345"), (HELLO, "name=good")], ok=False,
+    Case("bad_mem_arg", [(HELLO, "name=odd mem=12345"), (HELLO, "name=good")], verdict=REFUSED,
          expect=[r"refused: mem=12345: expected a whole number of pages",
                  r'guest "good" shut down with exit code 0']),
     Case("wrong_paging", lambda fmt: [("../%s/%s" % (other(fmt), HELLO), "name=alien"),
-                                      (HELLO, "name=good")], ok=False,
+                                      (HELLO, "name=good")], verdict=REFUSED,
          expect=[r"name=alien\) refused: built for (PAE|2-level) paging; this hypervisor uses",
                  r'guest "good" shut down with exit code 0']),
     Case("unknown_hypercall", [(T + "hcall_unknown.elf", "name=rogue"), (HELLO, "name=good")],
-         ok=False,
+         verdict=KILLED,
          expect=[r'guest "rogue" killed: unknown hypercall 999', r"^  rogue +\d+ +\d+  killed: unknown",
                  r'guest "good" shut down with exit code 0'],
          reject=[r"still running"]),
     Case("console_beyond", [(T + "console_bad.elf", "name=beyond where=beyond"), (HELLO, "name=good")],
-         ok=False, expect=[r'guest "beyond" killed: console_write: buffer 0x1001000\+16 is not mapped',
+         verdict=KILLED, expect=[r'guest "beyond" killed: console_write: buffer 0x1001000\+16 is not mapped',
                            r'guest "good" shut down with exit code 0']),
     Case("console_cross", [(T + "console_bad.elf", "name=cross where=cross"), (HELLO, "name=good")],
-         ok=False, expect=[r'guest "cross" killed: console_write: buffer 0xfffff8\+16 is not mapped at 0x1000000',
+         verdict=KILLED, expect=[r'guest "cross" killed: console_write: buffer 0xfffff8\+16 is not mapped at 0x1000000',
                            r'guest "good" shut down with exit code 0']),
     Case("console_null", [(T + "console_bad.elf", "name=nul where=null"), (HELLO, "name=good")],
-         ok=False, expect=[r'guest "nul" killed: console_write: buffer 0x10\+16 is not mapped at 0x10']),
+         verdict=KILLED, expect=[r'guest "nul" killed: console_write: buffer 0x10\+16 is not mapped at 0x10']),
     Case("console_huge", [(T + "console_bad.elf", "name=huge where=huge"), (HELLO, "name=good")],
-         ok=False, expect=[r'guest "huge" killed: console_write: length 2147483647 exceeds 4096']),
-    Case("null_deref", [(T + "null_deref.elf", "name=nullptr"), (HELLO, "name=good")], ok=False,
+         verdict=KILLED, expect=[r'guest "huge" killed: console_write: length 2147483647 exceeds 4096']),
+    Case("null_deref", [(T + "null_deref.elf", "name=nullptr"), (HELLO, "name=good")], verdict=KILLED,
          expect=[r'guest "nullptr" killed: unhandled page fault \(vector 14\) at eip 0x[0-9a-f]+, address 0x8, error code 0x0',
                  r'guest "good" shut down with exit code 0']),
-    Case("no_modules", [], ok=False, expect=[r"no guest modules were given; nothing to run"]),
+    Case("no_modules", [], verdict=HYPERVISOR_FAILED, expect=[r"no guest modules were given; nothing to run"]),
     Case("bad_options", [(HELLO, "name=good")], cmdline="exit=qemu loglevel=7 frobnicate=1",
          expect=[r"command line: loglevel=7: expected 0, 1 or 2",
                  r"command line: unknown option 'frobnicate' ignored"]),
-    Case("bad_name", [(HELLO, "name=has/slash"), (HELLO, "name=good")], ok=False,
+    Case("bad_name", [(HELLO, "name=has/slash"), (HELLO, "name=good")], verdict=REFUSED,
          expect=[r"refused: name=has/slash: use 1-31 letters"]),
     # The virtual timer: sleeps wake on time through an interrupt gate, and a
     # timer that expires with interrupts off waits for the guest's sti.
@@ -102,7 +107,7 @@ CASES = [
     # A guest that never yields: preemption lets the others run to the end
     # while it spins (their exits come before its end), and timeout= ends it.
     Case("spinner_timeout", [(T + "spinner.elf", "name=spin timeout=300"),
-                             (HELLO, "name=h1 mem=4M"), (HELLO, "name=h2 mem=4M")], ok=False,
+                             (HELLO, "name=h1 mem=4M"), (HELLO, "name=h2 mem=4M")], verdict=KILLED,
          expect=[r"\[spin\] spin: spinning forever",
                  r'guest "h1" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
                  r'guest "h2" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
@@ -113,7 +118,7 @@ CASES = [
     # address only the guest knows, the guest prints it first (the first
     # regex) and the reason must repeat it (\1, \2).
     *[Case("bad_desc_" + what, [(T + "bad_desc.elf", "name=%s what=%s" % (what, what)),
-                                (HELLO, "name=good")], ok=False,
+                                (HELLO, "name=good")], verdict=KILLED,
            expect=[(said + r"\n(?:.*\n)*?" if said else "^") +
                    r'umbra: guest "%s" killed: %s$' % (what, reason),
                    r'guest "good" shut down with exit code 0'],
@@ -159,8 +164,7 @@ CASES = [
 ]
 
 
-
-# Traps and system calls (issue 3), page tables (issue 4).
+# Traps and system calls from both rings, and page tables built by the guest.
 CASES += [
     Case("exceptions", [(T + "exceptions.elf", "name=exc"), (HELLO, "name=good")],
          expect=[r"\[exc\] PASS %s from ring %d" % (what, ring)
@@ -197,7 +201,7 @@ BAD_PT = {
 # loglevel=0 keeps only what went wrong and how the run ended; 2 adds the
 # shadow cache's decisions (pagetables switches over 12 tables, 8 cached).
 CASES.append(Case("loglevel_quiet", [(HELLO, "name=good"), (T + "hcall_unknown.elf", "name=rogue")],
-                  ok=False, cmdline="exit=qemu loglevel=0",
+                  verdict=KILLED, cmdline="exit=qemu loglevel=0",
                   expect=[r'guest "rogue" killed: unknown hypercall 999',
                           r'guest "good" shut down with exit code 0', r"frames free: \d+"],
                   reject=[r"loaded:", r"TSC runs at", r"boot to first guest", r"umbra: image:"]))
@@ -209,7 +213,7 @@ CASES.append(Case("loglevel_debug", [(T + "pagetables.elf", "name=pt")],
 
 # Debug keys typed on the serial console while a guest spins.
 CASES.append(Case("debug_keys", [(T + "spinner.elf", "name=spin timeout=3000"), (HELLO, "name=good")],
-                  ok=False, keys="hgmrs", after=r"spin: spinning forever",
+                  verdict=KILLED, keys="hgmrs", after=r"spin: spinning forever",
                   expect=[r"umbra: debug keys: g guests, m memory, r registers, s shadow tables",
                           r"umbra: id +guest +state .* switches",
                           r"umbra: \d+ +spin +runnable",
@@ -228,26 +232,29 @@ CASES.append(Case("ptbench", [(T + "ptbench.elf", "name=ptbench shadows=32")],
 for _what, _reason in BAD_PT.items():
     CASES.append(Case("bad_pt_" + _what,
                       [(T + "bad_pt.elf", "name=bad what=" + _what), (HELLO, "name=canary")],
-                      ok=False, reject=[r"still running"],
+                      verdict=KILLED, reject=[r"still running"],
                       expect=[r'guest "bad" killed: ' + _reason,
                               r'guest "canary" shut down with exit code 0']))
 
 def common_checks(result, fmt, case):
     """Yield (check name, problem or None) for what every run must show."""
     from harness import STATUS_OK, STATUS_FAIL
-    log = result.log
+    log, c, o = result.log, result.console, result.outcome
     if result.status is None:
-        yield "powers off", "timed out"
+        yield "powers off", "timed out after %.0f s" % result.seconds
     else:
         want = STATUS_OK if case.ok else STATUS_FAIL
         yield "exit status", None if result.status == want else \
             "QEMU exit status %s, expected %s" % (result.status, want)
+    yield "verdict", None if o.status == case.verdict else \
+        "%s, expected %s: %s" % (describe(o.status), describe(case.verdict),
+                                 "; ".join(o.reasons) or "nothing failed")
     yield "no panic", "PANIC in log" if "PANIC" in log else None
-    fails = re.findall(r"^\[[^\]]+\] FAIL .*$", log, re.M)
+    fails = ["[%s] %s" % (g, ch.line) for g, ch in c.checks if not ch.passed]
     yield "no FAIL lines", "; ".join(fails) if fails else None
-    m = re.search(r"frames free: (\d+) before guests, (\d+) after", log)
-    if m:
-        yield "no frame leaked", None if m.group(1) == m.group(2) else m.group(0)
+    if c.frames:
+        yield "no frame leaked", None if c.frames[0] == c.frames[1] else \
+            "frames free: %d before guests, %d after" % c.frames
     for pat in case.expect:
         yield "log has /%s/" % pat, None if re.search(pat, log, re.M) else "not found"
     for pat in case.reject:
@@ -292,7 +299,7 @@ for _what, _reason in {
                         r"while the linear boot mapping is in use",
 }.items():
     CASES.append(Case("isolation_" + _what, [(ISO, "name=bad what=" + _what), (HELLO, "name=canary")],
-                      ok=False, reject=[r"still running"],
+                      verdict=KILLED, reject=[r"still running"],
                       expect=[r'guest "bad" killed: ' + _reason + "$",
                               r'guest "canary" shut down with exit code 0']))
 
@@ -305,7 +312,7 @@ for _sel, _where, _err in [("gs", "loading gs", "0x4"), ("fs", "loading fs", "0x
                            ("cs", "at its iret", "0x4")]:
     CASES.append(Case("failsafe_" + _sel,
                       [(ISO, "name=bad what=entry_fault failsafe_test=" + _sel), (HELLO, "name=canary")],
-                      ok=False, reject=[r"still running"],
+                      verdict=KILLED, reject=[r"still running"],
                       expect=[r'guest "bad" killed: the Switcher could not enter the guest: general '
                               r"protection \(vector 13, error code %s\) %s" % (_err, _where),
                               r'guest "canary" shut down with exit code 0']))
@@ -336,7 +343,7 @@ CASES.append(Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limi
                          [r'guest "probe" shut down with exit code 0',
                           r'guest "canary" shut down with exit code 0']))
 
-# Boot tests under Bochs (tests/run_bochs.py), which checks segment limits:
+# Boot tests under Bochs (tests/run.py runs them too), which checks segment limits:
 # there every probe must be stopped by the limit, a #GP (#SS for the stack).
 BOCHS_CASES = [
     Case("switcher_probe", [(T + "switcher_probe.elf", "name=probe limits=1"),
@@ -358,7 +365,7 @@ BOCHS_CASES += [c for c in CASES if c.name in ("isolation_flags", "isolation_gat
                                                 "failsafe_cs", "failsafe_gs")]
 BOCHS_CASES.append(Case("failsafe_eip",
                         [(ISO, "name=bad what=entry_fault failsafe_test=eip"), (HELLO, "name=canary")],
-                        ok=False, reject=[r"still running"],
+                        verdict=KILLED, reject=[r"still running"],
                         expect=[r'guest "bad" killed: the Switcher could not enter the guest: general '
                                 r"protection \(vector 13, error code 0x0\) at its iret",
                                 r'guest "canary" shut down with exit code 0']))

@@ -1,22 +1,23 @@
-"""Boot umbra in QEMU and read what it says on the serial console.
+"""Boot umbra in QEMU for a test case, with the code tools/umbra-boot uses.
 
-A boot is one QEMU run: the hypervisor loaded with -kernel and the guests
-with -initrd (QEMU's own Multiboot loader), or the ISO through GRUB. The
-serial log is captured to a file, QEMU is stopped at a time-out, and the
-result carries the log and QEMU's exit status (33 = the hypervisor reported
-success through isa-debug-exit, 35 = failure; QEMU's own errors give 1).
+A test's Boot names its modules relative to build/<fmt>/ (or as absolute
+paths) and is turned into a tools/umbraboot QEMU machine, so that the boot
+tests run the same command line, capture and console reading as the
+command users run in their CI. The Result carries the serial log, QEMU's
+exit status (None at a time-out), the console read into facts and the
+verdict with its exit status, exactly as umbra-boot would give it.
 """
 
 import os
 import re
-import subprocess
-import tempfile
-import threading
-import time
+import sys
 from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STATUS_OK, STATUS_FAIL = 33, 35
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from umbraboot import console, junit, outcome, qemu  # noqa: E402
+
+STATUS_OK, STATUS_FAIL = qemu.STATUS_SUCCESS, qemu.STATUS_FAILURE
 
 
 def src(path):
@@ -28,11 +29,9 @@ def build_dir(fmt):
     return os.path.join(ROOT, "build", fmt)
 
 
-def accel_flags():
-    """TCG unless UMBRA_ACCEL=kvm: this machine's KVM cannot run 32-bit paging."""
-    if os.environ.get("UMBRA_ACCEL") == "kvm":
-        return ["-accel", "kvm", "-cpu", "host"]
-    return ["-accel", "tcg", "-icount", "shift=0,sleep=off"]
+def accel():
+    """TCG unless UMBRA_ACCEL=kvm: the KVM of some virtual machines cannot run 32-bit paging."""
+    return "kvm" if os.environ.get("UMBRA_ACCEL") == "kvm" else "tcg"
 
 
 @dataclass
@@ -52,75 +51,37 @@ class Boot:
 class Result:
     status: int                 # QEMU's exit status, or None on time-out
     log: str
-    seconds: float = 0.0        # wall-clock time of the boot
+    seconds: float
+    console: console.Console
+    outcome: outcome.Outcome
 
     def lines(self, pattern):
         return re.findall(pattern, self.log, re.M)
 
 
-def module_arg(fmt, path, args):
-    full = path if os.path.isabs(path) else os.path.join(build_dir(fmt), path)
-    # QEMU splits -initrd at commas; a comma inside a module line is doubled.
-    return (full + (" " + args if args else "")).replace(",", ",,")
+def module_path(fmt, path):
+    return path if os.path.isabs(path) else os.path.join(build_dir(fmt), path)
 
 
-def qemu_command(boot, serial_path):
-    cmd = ["qemu-system-i386", "-m", boot.memory, "-display", "none", "-no-reboot",
-           "-monitor", "none", "-serial", "file:" + serial_path,
-           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + accel_flags()
-    if boot.iso:
-        cmd += ["-cdrom", os.path.join(build_dir(boot.fmt), "umbra.iso")]
-    else:
-        cmd += ["-kernel", os.path.join(build_dir(boot.fmt), "umbra.elf"),
-                "-append", boot.cmdline]
-        if boot.modules:
-            cmd += ["-initrd", ",".join(module_arg(boot.fmt, p, a) for p, a in boot.modules)]
-    return cmd + boot.extra
-
-
-def run_typing(boot):
-    """Serial on stdio, so that keys can be typed once the log shows `after`."""
-    cmd = qemu_command(boot, "/dev/null")
-    cmd[cmd.index("file:/dev/null")] = "stdio"
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    timer = threading.Timer(boot.timeout, proc.kill)
-    timer.start()
-    out, typed = b"", False
-    for line in iter(proc.stdout.readline, b""):
-        out += line
-        if not typed and re.search(boot.after, line.decode(errors="replace")):
-            for key in boot.keys:       # one at a time: the UART has a small FIFO
-                proc.stdin.write(key.encode())
-                proc.stdin.flush()
-                time.sleep(0.2)
-            typed = True
-    status = proc.wait()
-    timed_out = not timer.is_alive()
-    timer.cancel()
-    log = out.decode(errors="replace").replace("\r\n", "\n")
-    return Result(None if timed_out else status, log)
+def machine(boot):
+    d = build_dir(boot.fmt)
+    return qemu.Machine(kernel=os.path.join(d, "umbra.elf"),
+                        iso=os.path.join(d, "umbra.iso") if boot.iso else "",
+                        modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
+                        cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
+                        timeout=boot.timeout, keys=boot.keys, after=boot.after,
+                        extra=boot.extra)
 
 
 def run(boot):
-    start = time.monotonic()
-    result = run_typing(boot) if boot.keys else run_serial_file(boot)
-    result.seconds = time.monotonic() - start
-    return result
+    r = qemu.run(machine(boot))
+    log = r.log
+    if r.qemu_output.strip():
+        log += "\n[qemu] " + r.qemu_output.strip() + "\n"
+    c = console.parse(r.log)
+    o = outcome.judge(r, c, None if boot.iso else [a for _, a in boot.modules])
+    return Result(r.status, log, r.seconds, c, o)
 
 
-def run_serial_file(boot):
-    with tempfile.TemporaryDirectory(prefix="umbra-") as tmp:
-        serial = os.path.join(tmp, "serial.log")
-        cmd = qemu_command(boot, serial)
-        try:
-            proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=boot.timeout)
-            status, qemu_out = proc.returncode, proc.stdout.decode(errors="replace")
-        except subprocess.TimeoutExpired as e:
-            status, qemu_out = None, (e.stdout or b"").decode(errors="replace")
-        with open(serial, "rb") as f:
-            log = f.read().decode(errors="replace").replace("\r\n", "\n")
-    if qemu_out.strip():
-        log += "\n[qemu] " + qemu_out.strip() + "\n"
-    return Result(status, log)
+def write_junit(result, path, suite):
+    junit.write(result.outcome, path, suite, result.log)

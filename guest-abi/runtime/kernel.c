@@ -1,3 +1,11 @@
+/*
+ * The runtime's helpers for guests that act as kernels (kernel.h): the
+ * shared page, 256 trap entry stubs and the way into ring 3 and back. The
+ * stubs give every vector the same frame (a zero where the CPU pushes no
+ * error code, then the vector and the registers) and call the guest's
+ * umbra_trap_handler; on the way out they restore the virtual interrupt
+ * flag from the frame, since iret in ring 1 cannot change the real one.
+ */
 #include <umbra/kernel.h>
 
 struct umbra_shared umbra_shared __attribute__((aligned(4096)));

@@ -1,3 +1,11 @@
+/*
+ * The guest runtime's page-table library (paging.h): tables allocated from
+ * a pool of guest pages mapped at their own addresses, entries written in
+ * guest memory and announced to the hypervisor with set_pte, one
+ * hypercall each or batched into multicalls of up to 1,024. UMBRA_PAE
+ * selects the few helpers that differ by format (a new top level, the
+ * directory for an address, linking a leaf table); the rest is shared.
+ */
 #include <umbra/paging.h>
 
 static uint32_t pool_next, pool_end;

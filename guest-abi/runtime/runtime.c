@@ -1,3 +1,10 @@
+/*
+ * The core of the guest runtime (runtime.h): the C entry after entry.asm,
+ * which checks the boot magic and turns guest_main's return into a
+ * shutdown hypercall; the ELF note that marks the image as an umbra guest
+ * of this build's paging format; a line-buffered printf, so that one
+ * console line costs one hypercall; and command-line and PASS/FAIL helpers.
+ */
 #include <umbra/runtime.h>
 #include <umbra/elfnote.h>
 #include "../../lib/format.h"
