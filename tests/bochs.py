@@ -31,6 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from umbraboot import console, outcome, qemu  # noqa: E402
 
 # Has PAE, PSE, TSC, FXSR, CMOV, APIC and SSE (`bochs -help cpu` lists others).
 DEFAULT_CPU = "corei7_sandy_bridge_2600k"
@@ -160,7 +161,10 @@ def run_boot(fmt, modules, cmdline="exit=halt", name="boot", cpu=DEFAULT_CPU, ti
                 tail = f.read()[-2000:].strip()
             if tail:
                 text += "\n[bochs] " + tail + "\n"
-    return harness.Result(status, text, time.monotonic() - start)
+    seconds = time.monotonic() - start
+    run = qemu.Run(status, text, "", seconds, status is None)
+    c = console.parse(text)
+    return harness.Result(status, text, seconds, c, outcome.judge(run, c, [a for _, a in modules]))
 
 
 def main():
