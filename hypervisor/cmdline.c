@@ -1,3 +1,7 @@
+/*
+ * Parsing command lines, the hypervisor's and each module's: pure
+ * functions over strings, so the host-side tests run them.
+ */
 #include "cmdline.h"
 #include "../lib/format.h"
 #include "../lib/string.h"
@@ -149,6 +153,10 @@ void parse_hv_options(const char *cmdline, struct hv_options *opts,
 		else if (!strcmp(word, "loglevel"))
 			warnf(warn, "loglevel=%s: expected 0, 1 or 2; keeping the default",
 			      val ? val : "");
+		else if (!strcmp(word, "audit") && val && parse_u32(val, &n) && n <= 1)
+			opts->audit = n;
+		else if (!strcmp(word, "audit"))
+			warnf(warn, "audit=%s: expected 0 or 1; keeping the default", val ? val : "");
 		else if (!strcmp(word, "slice") && val && parse_u32(val, &n) && n >= 1 && n <= 1000)
 			opts->slice_ms = n;
 		else if (!strcmp(word, "slice"))

@@ -29,6 +29,7 @@ struct hv_options {
 	enum exit_mode exit;
 	u32 loglevel;		/* 0 errors, 1 normal, 2 debug */
 	u32 slice_ms;		/* scheduler time slice, 1-1000 */
+	u32 audit;		/* 1: check every shadow at each switch and flush */
 };
 
 /*

@@ -1,3 +1,7 @@
+/*
+ * The hypervisor's console: kprintf and klog, to the UART and the VGA
+ * mirror, with the log level deciding what is said.
+ */
 #include <stdarg.h>
 #include "console.h"
 #include "../arch/x86/uart.h"

@@ -101,11 +101,3 @@ void debugkeys_handle(int key)
 		break;
 	}
 }
-
-void debugkeys_poll(void)
-{
-	int c;
-
-	while ((c = uart_getc()) >= 0)
-		debugkeys_handle(c);
-}

@@ -1,5 +1,6 @@
 /*
- * Debug keys on the serial console, read when the UART interrupts:
+ * Debug keys on the serial console, while the console's input has the
+ * hypervisor's focus (console_in.c):
  *   g  guests: state, memory, time run, world switches, exits, hypercalls
  *   m  memory by owner
  *   r  registers of the guest that was running
@@ -9,7 +10,6 @@
 #ifndef UMBRA_HV_DEBUGKEYS_H
 #define UMBRA_HV_DEBUGKEYS_H
 
-void debugkeys_poll(void);
 void debugkeys_handle(int key);
 
 #endif

@@ -1,3 +1,8 @@
+/*
+ * Checking a guest's ELF image before anything is loaded from it: header,
+ * program headers, segments inside guest memory, and the umbra note
+ * (ABI version and paging format).
+ */
 #include "elf.h"
 #include "../guest-abi/include/umbra/abi.h"
 #include "../guest-abi/include/umbra/elfnote.h"

@@ -1,3 +1,7 @@
+/*
+ * The FPU, lazily: a guest's x87/SSE state is loaded only when it first
+ * uses the FPU in a slice (#NM), and saved when another guest does.
+ */
 #include "fpu.h"
 #include "../arch/x86/cpu.h"
 #include "../lib/panic.h"

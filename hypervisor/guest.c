@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include "guest.h"
 #include "console.h"
+#include "console_in.h"
 #include "fpu.h"
 #include "../lib/panic.h"
 #include "../mm/frame.h"
@@ -109,6 +110,7 @@ void guest_teardown(struct guest *g)
 
 	BUG_ON(g->state == GUEST_FREE || g->state == GUEST_GONE);
 	guest_console_flush(g);
+	console_in_forget(g);
 	fpu_forget(g);
 	shadow_destroy(g);
 	free_memory(g);

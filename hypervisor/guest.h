@@ -123,12 +123,19 @@ struct guest {
 	u32 con_call_left;	/* what the console_write being run may still print */
 	bool con_over;
 
+	/* Console input (console_in.c): a ring of what was typed for the guest. */
+	u8 in_buf[256];
+	u16 in_head, in_len;
+	u32 in_dropped;
+	bool in_reader;		/* it has called CONSOLE_READ */
+
 	bool killed;
 	u32 exit_code;
-	char reason[192];
+	char reason[256];
 
 	u64 world_switches;
-	u64 hypercalls;
+	u64 hypercalls;		/* traps for a hypercall */
+	u64 calls;		/* calls, the entries of batches each counted */
 	u64 exits[EXIT_REASONS];
 	u32 hcalls[UMBRA_HC_COUNT];
 };

@@ -249,6 +249,7 @@ s32 hc_set_shared(struct guest *g, const u32 a[4])
 {
 	gpa_t gpa = a[0];
 	struct umbra_shared *s;
+	bool late;
 
 	if (gpa % PAGE_SIZE || gpa < PAGE_SIZE || gpa >= g->mem_bytes) {
 		guest_kill(g, "set_shared: 0x%x is not a page-aligned address of guest memory", gpa);
@@ -265,13 +266,17 @@ s32 hc_set_shared(struct guest *g, const u32 a[4])
 			   s->kernel_base, (unsigned)(pt_span(&pt_native, pt_native.levels - 2) >> 20));
 		return UMBRA_EINVAL;
 	}
-	if (!g->shadow.linear && s->kernel_base != g->kernel_base) {
-		guest_kill(g, "set_shared: the kernel address cannot change once page tables are in use");
+	if (!g->shadow.linear && g->kernel_base && s->kernel_base != g->kernel_base) {
+		guest_kill(g, "set_shared: the kernel address cannot change once it is set and page "
+			   "tables are in use");
 		return UMBRA_EINVAL;
 	}
+	late = !g->shadow.linear && s->kernel_base != g->kernel_base;
 	g->shared = s;
 	g->kernel_base = s->kernel_base;
 	g->syscall_vector = s->syscall_vector;
+	if (late)	/* the first kernel address, set after page tables: make shadows anew */
+		shadow_kernel_base_set(g);
 	s->irq_pending = 0;
 	s->cr2 = 0;
 	s->tsc_khz = tsc_khz;

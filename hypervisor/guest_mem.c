@@ -1,3 +1,7 @@
+/*
+ * Copying to and from a guest's memory, by guest-physical address or
+ * through the guest's own page tables, for hypercall arguments.
+ */
 #include "guest_mem.h"
 #include "../mm/phys.h"
 #include "../lib/string.h"

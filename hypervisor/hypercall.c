@@ -12,6 +12,7 @@
  * this: its registers are untouched until the whole batch is done.
  */
 #include "hypercall.h"
+#include "console_in.h"
 #include "guest_desc.h"
 #include "guest_mem.h"
 #include "timer.h"
@@ -113,6 +114,16 @@ static s32 hc_flush_tlb(struct guest *g, const u32 a[4])
 	return shadow_flush(g, a[0], a[1]);
 }
 
+static s32 hc_release_pgtable(struct guest *g, const u32 a[4])
+{
+	return shadow_release(g, a[0]);
+}
+
+static s32 hc_console_read(struct guest *g, const u32 a[4])
+{
+	return console_in_read(g, a[0], a[1]);
+}
+
 struct hcall {
 	const char *name;
 	hcall_fn *fn;		/* NULL: MULTICALL, which the dispatcher runs itself */
@@ -142,6 +153,8 @@ static const struct hcall hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_SET_PGD] = { "set_pgd", hc_set_pgd, true },
 	[UMBRA_HC_FLUSH_TLB] = { "flush_tlb", hc_flush_tlb, true },
 	[UMBRA_HC_MULTICALL] = { "multicall", NULL, false },
+	[UMBRA_HC_RELEASE_PGTABLE] = { "release_pgtable", hc_release_pgtable, true },
+	[UMBRA_HC_CONSOLE_READ] = { "console_read", hc_console_read, true },
 };
 
 static const struct hcall *lookup(u32 nr)
@@ -174,6 +187,7 @@ static u32 run_entries(struct guest *g, struct umbra_multicall *mc, u32 n, u32 f
 		if (!h || !h->batch)
 			guest_kill(g, "multicall: entry %u: call %u cannot be batched", first + i, mc[i].op);
 		g->hcalls[mc[i].op]++;
+		g->calls++;
 		g->batch_entry = (s32)(first + i);
 		mc[i].result = h->fn(g, mc[i].args);
 		g->batch_entry = -1;
@@ -244,6 +258,7 @@ void hypercall(struct guest *g, struct guest_regs *r)
 	if (!h)
 		guest_kill(g, "unknown hypercall %u", nr);
 	g->hcalls[nr]++;
+	g->calls++;
 	finish(g, r, h->fn ? h->fn(g, a) : multicall(g, r->ebx, r->ecx));
 	note_time(g, nr, start);
 }

@@ -1,8 +1,9 @@
 /*
  * Hardware interrupts, all the hypervisor's: the timer drives time and
- * scheduling, the serial port brings debug keys; the rest is acknowledged.
+ * scheduling, the serial port brings console input (for a guest, or the
+ * debug keys); the rest is acknowledged.
  */
-#include "debugkeys.h"
+#include "console_in.h"
 #include "timer.h"
 #include "../arch/x86/uart.h"
 #include "../arch/x86/desc.h"
@@ -17,5 +18,5 @@ void irq_dispatch(unsigned vector)
 	if (irq == 0)
 		timer_tick();
 	else if (irq == UART_IRQ)
-		debugkeys_poll();
+		console_in_poll();
 }

@@ -11,6 +11,7 @@
 #include "timer.h"
 #include "guest.h"
 #include "guest_mem.h"
+#include "power.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/desc.h"
 #include "../guest-abi/include/umbra/abi.h"
@@ -152,6 +153,7 @@ static bool load_one(const struct mb_module *m, unsigned index, const char *cmdl
 	if (a.timeout_ms)
 		g->kill_deadline = rdtsc() + ms_to_tsc(a.timeout_ms);
 	g->failsafe_test = a.failsafe_test;
+	g->shadow.audit = hv_opts.audit;
 	klog(LOG_INFO, "umbra: guest \"%s\" loaded: %u KiB, entry 0x%x\n", g->name,
 		g->mem_bytes / 1024, e.entry);
 	return true;

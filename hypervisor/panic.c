@@ -1,3 +1,7 @@
+/*
+ * panic(): a bug in the hypervisor itself. Say what and where, with the
+ * call chain and the guest that was running, and stop.
+ */
 #include <stdarg.h>
 #include "console.h"
 #include "guest.h"

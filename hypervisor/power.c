@@ -1,3 +1,7 @@
+/*
+ * The end of the run: power off through QEMU's debug-exit port, with the
+ * run's result as its status, or halt.
+ */
 #include "power.h"
 #include "console.h"
 #include "../arch/x86/cpu.h"

@@ -1,3 +1,7 @@
+/*
+ * The scheduler: round-robin over runnable guests, with slices counted in
+ * timer ticks.
+ */
 #include "sched.h"
 #include "timer.h"
 

@@ -475,9 +475,29 @@ s32 shadow_new_pgtable(struct guest *g, gpa_t cr3)
 	}
 	t->used = ++s->clock;
 	s->cur = t;
+	if (s->audit && !shadow_audit(g, t, "new_pgtable"))
+		return UMBRA_EINVAL;
 	if (!g->ss1 || stack_mapped(g))
 		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+s32 shadow_release(struct guest *g, gpa_t cr3)
+{
+	struct shadow *s = &g->shadow;
+	struct shadow_top *t;
+
+	if (!valid_top(g, cr3)) {
+		guest_kill(g, "release_pgtable: 0x%x is not a %s top-level table inside guest memory",
+			   cr3, F->name);
+		return UMBRA_EINVAL;
+	}
+	t = s->linear ? NULL : find_top(s, cr3);
+	if (t == s->cur)
+		return UMBRA_EINVAL;
+	if (t)
+		discard_top(s, t);
+	return 0;
 }
 
 /* Throw away the shadow leaf tables for [start, end) in the top for cr3. */
@@ -635,7 +655,17 @@ s32 shadow_flush(struct guest *g, u32 kind, gva_t va)
 	default:
 		return UMBRA_EINVAL;
 	}
+	if (s->audit && !shadow_audit(g, s->cur, "flush_tlb"))
+		return UMBRA_EINVAL;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+void shadow_kernel_base_set(struct guest *g)
+{
+	if (g->shadow.linear)
+		return;
+	flush_all(g);
+	shadow_pin_stack(g);
 }
 
 void shadow_print_stats(const struct guest *g)

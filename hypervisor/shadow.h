@@ -52,6 +52,7 @@ struct shadow {
 	u32 ngarbage;
 	u64 clock;
 
+	bool audit;		/* audit=1: check the shadow at every switch and flush */
 	u64 faults;		/* shadow entries filled on a fault */
 	u64 reflected;		/* page faults handed to the guest */
 	u64 evictions;		/* top levels thrown out of the cache */
@@ -80,11 +81,27 @@ enum fault_result shadow_fault(struct guest *g, gva_t va, u32 error, u32 *guest_
  */
 bool shadow_translate(struct guest *g, gva_t va, bool write, gpa_t *gpa);
 
-/* The page-table hypercalls (see guest-abi/umbra/hypercall.h). */
+/* The page-table hypercalls (see guest-abi/include/umbra/hypercall.h). */
 s32 shadow_new_pgtable(struct guest *g, gpa_t cr3);
 s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 value);
 s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value);
 s32 shadow_flush(struct guest *g, u32 kind, gva_t va);
+
+/*
+ * RELEASE_PGTABLE: the guest will no longer use the table at cr3; drop
+ * the shadow made from it. UMBRA_EINVAL if it is the current table.
+ */
+s32 shadow_release(struct guest *g, gpa_t cr3);
+
+/* kernel_base was set while page tables are in use: start the shadows anew. */
+void shadow_kernel_base_set(struct guest *g);
+
+/*
+ * Audit mode (shadow_audit.c): every present entry of top level t agrees
+ * with the guest's tables, or the guest is killed saying where it does
+ * not. `when` names the call, for the message.
+ */
+bool shadow_audit(struct guest *g, const struct shadow_top *t, const char *when);
 
 /* Keep the guest kernel's stack mapped and writable in the current shadow. */
 bool shadow_pin_stack(struct guest *g);

@@ -198,15 +198,33 @@ static void failsafe(struct guest *g, struct guest_regs *frame)
 		   r->es, r->fs, r->gs);
 }
 
+/*
+ * The counts a guest's benchmarks read from its shared page, as they are
+ * when it resumes (a hypercall already counted). Each trip in and out
+ * loads CR3 once each way and GDT, IDT and TSS each way.
+ */
+#define CR3_LOADS_PER_SWITCH	1	/* the guest's; the way back loads the hypervisor's */
+#define DESC_LOADS_PER_SWITCH	6
+
+static void publish_counters(const struct guest *g, struct umbra_shared *s)
+{
+	s->world_switches = g->world_switches;
+	s->hypercalls = g->calls;
+	s->cr3_loads = g->world_switches * CR3_LOADS_PER_SWITCH;
+	s->desc_loads = g->world_switches * DESC_LOADS_PER_SWITCH;
+	s->shadow_faults = g->shadow.faults;
+	s->reflected = g->exits[EXIT_REFLECTED];
+}
+
 void world_enter(struct guest *g, struct guest_regs *r)
 {
 	struct guest_regs *back;
 
 	world_prepare(g, r);
+	if (g->shared)
+		publish_counters(g, g->shared);
 	back = switcher_to_guest(shadow_cr3(g));
 	g->world_switches++;
-	if (g->shared)
-		g->shared->world_switches = g->world_switches;
 	if (back != r)
 		failsafe(g, back);
 }

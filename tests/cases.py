@@ -403,3 +403,56 @@ CASES.append(Case("console_filter", [(T + "console_bad.elf", "name=ctl where=esc
                   expect=[r"^\[ctl\] A\?\[31mB\?2JC\?D\?E\?F$",
                           r'guest "ctl" shut down with exit code 0'],
                   reject=["\x1b", "\ufffd"]))
+
+# Table lifetime: a table released and reused runs clean; unreleased, audit=1
+# names it at the switch (and the canary, in audit mode too, runs clean).
+CASES.append(Case("release_pgtable", [(T + "reuse.elf", "name=reuse release=1"), (HELLO, "name=canary")],
+                  cmdline="exit=qemu audit=1",
+                  expect=[r"\[reuse\] PASS reuse: %s" % c for c in (
+                      "the first table maps the old page",
+                      "release_pgtable of a table not in use succeeds",
+                      "release_pgtable of the table in use is refused",
+                      "a table released and reused maps its new page")] +
+                         [r'guest "reuse" shut down with exit code 0']))
+CASES.append(Case("audit_reuse", [(T + "reuse.elf", "name=reuse release=0"), (HELLO, "name=canary")],
+                  cmdline="exit=qemu audit=1", verdict=KILLED,
+                  expect=[r'guest "reuse" killed: audit at new_pgtable: the shadow of table 0x[0-9a-f]+ '
+                          r"maps 0x40000000 to machine frame 0x[0-9a-f]+, the guest's tables say "
+                          r"guest frame 0x501 \(machine 0x[0-9a-f]+\): freed and reused without "
+                          r"release_pgtable, or changed without set_pte\?",
+                          r'guest "canary" shut down with exit code 0']))
+
+# The shared page's counters, which benchmarks divide by.
+CASES.append(Case("counters", [(T + "counters.elf", "name=cnt")],
+                  expect=[r"\[cnt\] PASS counters: %s" % c for c in (
+                      "one world switch per hypercall", "hypercalls counts each call",
+                      "hypercalls counts every batched call",
+                      "CR3 and descriptor-table loads per world switch",
+                      "a reflected exception is counted", "shadow faults are counted")]))
+
+# kernel_base registered after page tables are in use; a later change is refused.
+CASES.append(Case("latebase", [(T + "latebase.elf", "name=late")],
+                  expect=[r"\[late\] PASS latebase: %s" % c for c in (
+                      "the first kernel address is taken after page tables are in use",
+                      "the kernel mapping still reads",
+                      "a kernel mapping changed in one table is seen in the other")]))
+CASES.append(Case("latebase_change", [(T + "latebase.elf", "name=late what=change"), (HELLO, "name=canary")],
+                  verdict=KILLED,
+                  expect=[r'guest "late" killed: set_shared: the kernel address cannot change once it is '
+                          r"set and page tables are in use"]))
+
+# Console input: the first guest that reads takes the focus; Ctrl-A three
+# times moves it to the next reader, then to the debug keys, then round.
+CASES.append(Case("console_input", [(T + "reader.elf", "name=r1"), (T + "reader.elf", "name=r2")],
+                  after=r"r2: ready",
+                  keys="one\n\x01\x01\x01two\n\x01\x01\x01h\x01\x01\x01quit\nquit\n",
+                  expect=[r'umbra: console input goes to guest "r1"',
+                          r"\[r1\] r1 got: one$",
+                          r'umbra: console input goes to guest "r2"',
+                          r"\[r2\] r2 got: two$",
+                          r"umbra: console input goes to the hypervisor's debug keys",
+                          r"umbra: debug keys: g guests",
+                          r"\[r1\] r1 got: quit$", r"\[r2\] r2 got: quit$",
+                          r"\[r1\] PASS reader: woken by the console interrupt",
+                          r'guest "r1" shut down with exit code 0',
+                          r'guest "r2" shut down with exit code 0']))

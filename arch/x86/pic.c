@@ -1,3 +1,7 @@
+/*
+ * The 8259A interrupt controllers: remapped off the exception vectors at
+ * boot, masks, and end-of-interrupt.
+ */
 #include "pic.h"
 #include "cpu.h"
 #include "desc.h"

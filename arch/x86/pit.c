@@ -1,3 +1,6 @@
+/*
+ * The 8254 timer: the 1 kHz tick, and the TSC calibrated against it at boot.
+ */
 #include "pit.h"
 #include "cpu.h"
 

@@ -1,3 +1,7 @@
+/*
+ * The C side of the Switcher: its pages and the page tables that map them
+ * in both worlds, and the GDT, IDT and TSS a guest runs under.
+ */
 #include "switcher.h"
 #include "cpu.h"
 #include "paging.h"

@@ -1,3 +1,7 @@
+/*
+ * The 16550 UART on COM1: 115200 8N1 output by polling, and input by
+ * its receive interrupt.
+ */
 #include "uart.h"
 #include "cpu.h"
 

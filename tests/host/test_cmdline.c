@@ -142,7 +142,7 @@ static void warn(const char *msg)
 	nwarn++;
 }
 
-static const struct hv_options defaults = { EXIT_QEMU, 1, 10 };
+static const struct hv_options defaults = { EXIT_QEMU, 1, 10, 0 };
 
 static struct hv_options parse(const char *cl)
 {
@@ -156,7 +156,8 @@ static struct hv_options parse(const char *cl)
 
 static bool same(const struct hv_options *a, const struct hv_options *b)
 {
-	return a->exit == b->exit && a->loglevel == b->loglevel && a->slice_ms == b->slice_ms;
+	return a->exit == b->exit && a->loglevel == b->loglevel && a->slice_ms == b->slice_ms &&
+	       a->audit == b->audit;
 }
 
 static void test_hv_options(void)
@@ -169,6 +170,11 @@ static void test_hv_options(void)
 	      "options: exit=halt loglevel=2 after the kernel path");
 	o = parse("exit=halt");
 	CHECK(o.exit == EXIT_HALT && nwarn == 0, "options: a first word with '=' is an option");
+	o = parse("audit=1");
+	CHECK(o.audit == 1 && nwarn == 0, "options: audit=1");
+	o = parse("audit=yes");
+	CHECK(o.audit == 0 && nwarn == 1 && strstr(warnings[0], "audit=yes: expected 0 or 1"),
+	      "options: audit=yes is refused with a warning");
 	o = parse("/boot/umbra.elf exit=halt exit=qemu loglevel=0");
 	CHECK(o.exit == EXIT_QEMU && o.loglevel == 0 && nwarn == 0,
 	      "options: exit=qemu, loglevel=0, the last one wins");

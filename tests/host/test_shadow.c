@@ -112,6 +112,57 @@ static bool end_guest(char *why, size_t len)
 }
 
 /*
+ * Table lifetime: table A is shadowed, left, then its page is reused for
+ * another address space (va now maps another frame) without a word. In
+ * audit mode the switch back to it must kill the guest, naming the table
+ * and the likely cause; after RELEASE_PGTABLE the same reuse is clean.
+ */
+static bool reuse(bool release, char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0);
+	gpa_t a = sim_table_alloc(), b = sim_table_alloc();
+	gva_t va = 0x00800000;
+	enum fault_result fr;
+	u32 err;
+	s32 r;
+
+	g->shadow.audit = true;
+	map(a, va, 5, PTE_P | PTE_W | PTE_A | PTE_D);
+	map(b, va, 5, PTE_P | PTE_W | PTE_A | PTE_D);
+	shadow_new_pgtable(g, a);
+	fr = shadow_fault(g, va, 0, &err);
+	if (fr != FAULT_FIXED || !sim_shadow_entry(va)) {
+		snprintf(why, len, "the first access was not shadowed (%d)", fr);
+		return false;
+	}
+	shadow_new_pgtable(g, b);
+	if (release && shadow_release(g, a)) {
+		snprintf(why, len, "release_pgtable of a table not in use failed: %s", g->reason);
+		return false;
+	}
+	map(a, va, 6, PTE_P | PTE_W | PTE_A | PTE_D);	/* the page reused, silently */
+	r = shadow_new_pgtable(g, a);
+	if (release ? (r || !guest_alive(g)) :
+	    (guest_alive(g) || !strstr(g->reason, "audit at new_pgtable") ||
+	     !strstr(g->reason, "freed and reused without release_pgtable"))) {
+		snprintf(why, len, "new_pgtable of the reused table returned %d; the guest %s: \"%s\"",
+			 r, guest_alive(g) ? "lives" : "was killed", g->reason);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+static bool reuse_unreleased(char *why, size_t len)
+{
+	return reuse(false, why, len);
+}
+
+static bool reuse_released(char *why, size_t len)
+{
+	return reuse(true, why, len);
+}
+
+/*
  * The CPU never faults in the Switcher region (every guest segment ends
  * below it), but if a fault there ever reached the shadow code, a guest
  * mapping of its own for that address must not land in the Switcher's page
@@ -395,5 +446,7 @@ int main(int argc, char **argv)
 	directed(create_short, check_fmt("%s: guest_create short of frames at any step refuses and keeps nothing", FMT));
 	directed(evicts_lru, check_fmt("%s: the cache evicts the least recently used top level", FMT));
 	directed(large_page_named, check_fmt("%s: a large-page directory entry is refused as a large page", FMT));
+	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
+	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
 	return check_status();
 }
