@@ -15,7 +15,7 @@ bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t v
 	pte_t reserved = e & ~(F->level[level].allowed | F->addr_mask);
 	u64 frame = (e & F->addr_mask) >> PAGE_SHIFT;
 
-	if (level < LEAF && !(F->levels == 3 && level == 0) && (e & PTE_PS))
+	if (F->level[level].large && (e & PTE_PS))
 		guest_kill(g, "%s: entry 0x%llx for 0x%x is a large page; umbra supports 4 KiB pages only",
 			   who, e, va);
 	else if (reserved)

@@ -26,7 +26,7 @@ void *pt_table_at(const struct pt_format *f, void *top, unsigned level, u32 va,
 				return NULL;
 			e = ((pte_t)m << PAGE_SHIFT) | pt_link_flags(f, l);
 			pte_set(f, table, i, e);
-		} else if (l > 0 && (e & PTE_PS)) {
+		} else if (f->level[l].large && (e & PTE_PS)) {
 			return NULL;
 		}
 		table = phys_to_virt(pte_addr(f, e));
@@ -45,7 +45,7 @@ void pt_put_tree(const struct pt_format *f, mfn_t table, unsigned level)
 	for (unsigned i = 0; i < f->level[level].entries; i++) {
 		pte_t e = pte_get(f, t, i);
 
-		if ((e & PTE_P) && !(level > 0 && (e & PTE_PS)))
+		if ((e & PTE_P) && !(f->level[level].large && (e & PTE_PS)))
 			pt_put_tree(f, pte_mfn(f, e), level + 1);
 	}
 	frame_put(table);

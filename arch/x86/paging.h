@@ -41,6 +41,7 @@ struct pt_level {
 	u8 shift;		/* bit where this level's index starts */
 	u16 entries;		/* entries in one table of this level */
 	pte_t allowed;		/* flag bits a present guest entry may hold */
+	bool large;		/* PS here makes the entry a large page, not a table link */
 };
 
 struct pt_format {
@@ -70,7 +71,8 @@ static const struct pt_format pt_2level = {
 	.switcher_level = 0,
 	.large_page = MiB(4),
 	.level = {
-		{ .shift = 22, .entries = 1024, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD },
+		{ .shift = 22, .entries = 1024, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD,
+		  .large = true },
 		{ .shift = 12, .entries = 1024, .allowed = LEAF_FLAGS },
 	},
 };
@@ -93,7 +95,8 @@ static const struct pt_format pt_pae = {
 	.level = {
 		{ .shift = 30, .entries = 4,
 		  .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_AVAIL },
-		{ .shift = 21, .entries = 512, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD },
+		{ .shift = 21, .entries = 512, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD,
+		  .large = true },
 		{ .shift = 12, .entries = 512, .allowed = LEAF_FLAGS },
 	},
 };

@@ -273,6 +273,37 @@ static bool pin_after_dir(char *why, size_t len)
 }
 
 /* A large-page directory entry is refused as one, by name. */
+/*
+ * mm/pt.c's walker, given a large page on the way (at the directory level
+ * with 2-level paging, as the hypervisor's own tables have them), must
+ * stop there rather than read the page as a table, and pt_put_tree must
+ * not free the page as one.
+ */
+static bool walker_stops_at_large(char *why, size_t len)
+{
+	mfn_t top = frame_alloc_zeroed(FRAME_PAGETABLE, NO_GUEST), page = frame_alloc(FRAME_HYPERVISOR, NO_GUEST);
+	void *t = mfn_to_virt(top), *dir = t;
+	unsigned large = F->levels == 3 ? 1 : 0;
+	u32 va = 0x00400000;
+	bool ok;
+
+	if (large) {
+		mfn_t d = frame_alloc_zeroed(FRAME_PAGETABLE, NO_GUEST);
+
+		pte_set(F, t, pt_index(F, 0, va), ((pte_t)d << PAGE_SHIFT) | PTE_P);
+		dir = mfn_to_virt(d);
+	}
+	pte_set(F, dir, pt_index(F, large, va), ((pte_t)page << PAGE_SHIFT) | PTE_P | PTE_W | PTE_PS);
+	ok = !pt_table_at(F, t, LEAF, va, false, FRAME_PAGETABLE, NO_GUEST) &&
+	     !pt_table_at(F, t, LEAF, va, true, FRAME_PAGETABLE, NO_GUEST);
+	pt_put_tree(F, top, 0);
+	ok = ok && frame_info(page)->refs == 1 && frame_info(page)->owner == FRAME_HYPERVISOR;
+	frame_put(page);
+	if (!ok)
+		snprintf(why, len, "the walker went through a large page");
+	return ok;
+}
+
 static bool large_page_named(char *why, size_t len)
 {
 	struct guest *g = sim_guest_new(MiB(4), 4, 0);
@@ -446,6 +477,7 @@ int main(int argc, char **argv)
 	directed(create_short, check_fmt("%s: guest_create short of frames at any step refuses and keeps nothing", FMT));
 	directed(evicts_lru, check_fmt("%s: the cache evicts the least recently used top level", FMT));
 	directed(large_page_named, check_fmt("%s: a large-page directory entry is refused as a large page", FMT));
+	directed(walker_stops_at_large, check_fmt("%s: the table walker stops at a large page and does not free it", FMT));
 	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
 	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
 	return check_status();
