@@ -18,7 +18,7 @@ void world_prepare(struct guest *g, struct guest_regs *r);
 /* Enter g with the registers in r (the register page); back on its next trap. */
 void world_enter(struct guest *g, struct guest_regs *r);
 
-/* NMIs the Switcher took in ring 0 on the way in, and let pass. */
+/* NMIs taken in ring 0 once the Switcher's IDT is loaded, and let pass. */
 u32 world_nmis(void);
 
 #endif

@@ -29,7 +29,10 @@ host_trap_stub_table:
 %assign v v + 1
 %endrep
 
+; The Switcher's stubs come here too, for a trap taken in ring 0 once the
+; Switcher's IDT is the one loaded (see switcher.asm).
 extern host_trap
+global host_trap_common
 host_trap_common:
 	pushad
 	cld

@@ -2,14 +2,19 @@
 ;
 ; It is linked at SWITCHER_BASE and mapped there in the hypervisor's page
 ; tables and in every shadow page table, so it keeps running while CR3
-; changes under it. Going in, it saves the hypervisor's stack pointer,
-; loads the guest's GDT, IDT and TSS and its shadow CR3, and pops the
-; guest's registers off the register page straight into iret. Coming back,
-; the CPU itself does half the work: the guest's TSS says the ring-0 stack
-; is the top of the register page, so a trap from ring 1 or 3 pushes the
-; guest's eip, cs, eflags, esp and ss right where they belong; the stub
-; adds the vector and the common path the general registers, then the way
-; in is unwound.
+; changes under it. One GDT, IDT and TSS, in the Switcher's read-only
+; page, serve both worlds and stay loaded: a world switch changes only CR3
+; and the registers. Going in, the Switcher saves the hypervisor's stack
+; pointer, loads the guest's shadow CR3, and pops the guest's registers
+; off the register page straight into iret. Coming back, the CPU itself
+; does half the work: the TSS says the ring-0 stack is the top of the
+; register page, so a trap from ring 1 or 3 pushes the guest's eip, cs,
+; eflags, esp and ss right where they belong; the stub adds the vector and
+; the common path the general registers, then the way in is unwound.
+;
+; Every vector of the IDT leads to a stub here, whichever world runs. A
+; trap taken in ring 0 is the hypervisor's own (it goes on to host_trap),
+; unless it came from the way in below (the failsafe).
 ;
 ; The contract of each direction (the C side, hypervisor/world.c, keeps
 ; the rest of it):
@@ -33,20 +38,23 @@
 ; Switcher's own fault (the failsafe), never as a guest trap.
 ;
 ; Only host_cr3 is in a page the guest can map; the hypervisor's stack
-; pointer and descriptor-table pointers are in hypervisor memory, read
-; after CR3 has been switched back.
+; pointer is in hypervisor memory, read after CR3 has been switched back.
 
 %include "switcher_layout.inc"
 
 HV_CS		equ 0x08
 HV_DS		equ 0x10
-TSS_SEL		equ TSS_DESC
 EFLAGS_KNOWN	equ 0x2		; bit 1 is always set; everything else clear
 
 extern switcher_host		; struct switcher_host, hypervisor memory
+extern host_trap_common		; entry.asm: a trap of the hypervisor's own
 
 bits 32
 section .switcher progbits alloc exec nowrite align=4096
+
+; Nothing jumps to the region's first byte but a guest that an emulator
+; without segment limits lets run there (QEMU's TCG): fault at once.
+	ud2
 
 ; struct guest_regs *switcher_to_guest(u32 shadow_cr3)
 ; Returns when the guest traps: SW_REGS, or the failsafe frame (see above).
@@ -59,21 +67,10 @@ switcher_to_guest:
 	mov eax, [esp + 20]			; shadow_cr3
 	mov [switcher_host + HOST_ESP], esp
 
-	; ltr marks a TSS descriptor busy and refuses a busy one, so clear
-	; the bit in both GDTs: the guest's for the ltr below, the
-	; hypervisor's for the ltr on the way back, when its GDT will not be
-	; mapped until after it is loaded.
-	mov edx, [switcher_host + HOST_GDT + 4]
-	and byte [edx + TSS_DESC + 5], ~TSS_BUSY_BIT
-	and byte [SW_RO_PAGE + RO_GDT + TSS_DESC + 5], ~TSS_BUSY_BIT
-
-	lgdt [SW_RO_PAGE + RO_GUEST_GDT + 2]
-	lidt [SW_RO_PAGE + RO_GUEST_IDT + 2]
-	mov dx, TSS_SEL
-	ltr dx
-
 	; The register page is mapped in both worlds, so from here on an NMI
 	; always has a stack, even across the CR3 load.
+global switcher_window
+switcher_window:
 	mov esp, SW_REGS
 
 	; From here on only the Switcher's pages of the hypervisor are mapped.
@@ -120,8 +117,8 @@ switcher_stub_table:
 %endrep
 
 ; An NMI from the guest (ring 1 or 3) is a trap like any other. One taken
-; in ring 0 landed inside the Switcher's window, on the way in or on the
-; way back before the hypervisor's IDT is loaded: count it and return to
+; in ring 0 interrupted the hypervisor, perhaps inside the Switcher's
+; window with the guest's data segments loaded: count it and return to
 ; what it interrupted, which then goes on as if nothing had happened. Only
 ; ss is known to be the hypervisor's here, and iret restores the flags.
 switcher_nmi:
@@ -134,11 +131,25 @@ switcher_nmi:
 	inc dword [ss:SW_REGS_PAGE + SW_NMI_COUNT]
 	iretd
 
+; A trap from ring 0 is the hypervisor's own, but for a fault on the way
+; in, between switcher_window and the iret (the failsafe), which goes on
+; below as if from the guest. The frame's eip and cs are at +8 and +12,
+; under the stub's vector and error code, in both cases.
+switcher_return:
+	test byte [esp + 12], 3
+	jnz .from_guest
+	cmp dword [esp + 8], switcher_window
+	jb .host
+	cmp dword [esp + 8], switcher_iret
+	jbe .from_guest
+.host:
+	jmp host_trap_common
+
 ; On the register page (or, for the failsafe, wherever the fault found
 ; esp), ring 0, still in the guest's address space and with the guest's
 ; data segments, whose limit ends below this page: only ss (the
 ; hypervisor's, from the TSS or never changed) may be used until ds is.
-switcher_return:
+.from_guest:
 	push dword EFLAGS_KNOWN
 	popfd
 	pushad
@@ -157,10 +168,6 @@ switcher_return:
 
 	mov eax, [SW_RO_PAGE + RO_HOST_CR3]
 	mov cr3, eax
-	lgdt [switcher_host + HOST_GDT + 2]
-	lidt [switcher_host + HOST_IDT + 2]
-	mov ax, TSS_SEL
-	ltr ax
 	mov esp, [switcher_host + HOST_ESP]
 	mov ax, HV_DS
 	mov fs, ax

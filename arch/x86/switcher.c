@@ -12,16 +12,11 @@
 
 _Static_assert(__builtin_offsetof(struct switcher_ro, host_cr3) == RO_HOST_CR3, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_host, esp) == HOST_ESP, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_host, gdt) == HOST_GDT, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_host, idt) == HOST_IDT, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_ro, guest_gdt) == RO_GUEST_GDT, "layout");
-_Static_assert(__builtin_offsetof(struct switcher_ro, guest_idt) == RO_GUEST_IDT, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, tss) == RO_TSS, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, gdt) == RO_GDT, "layout");
 _Static_assert(__builtin_offsetof(struct switcher_ro, idt) == RO_IDT, "layout");
 _Static_assert(sizeof(struct switcher_ro) <= PAGE_SIZE, "layout");
 _Static_assert(RO_GDT + 8 * GDT_ENTRIES <= RO_IDT, "layout");
-_Static_assert(TSS_DESC == TSS_SEL, "layout");
 _Static_assert(SWITCHER_BASE == (UMBRA_PAE ? UMBRA_SWITCHER_BASE_PAE : UMBRA_SWITCHER_BASE_2LEVEL),
 	       "guest ABI Switcher base");
 
@@ -61,20 +56,23 @@ mfn_t switcher_alloc(void)
 }
 
 /*
- * Every vector of the guest's IDT leads back to the hypervisor through a
- * stub. The hypercall gate has DPL 1 so the guest kernel may raise it with
- * int; all others have DPL 0, so an int from the guest for them is a #GP.
+ * The GDT, IDT and TSS in the Switcher's read-only page become the ones
+ * the CPU uses, in both worlds, for good: a world switch then reloads none
+ * of them. Every vector of the IDT leads to a Switcher stub. The hypercall
+ * gate has DPL 1 so the guest kernel may raise it with int; all others
+ * have DPL 0, so an int from the guest for them is a #GP, until a guest's
+ * own gates are installed (guest_desc.c). The selectors are those of the
+ * boot GDT, so the segment registers' descriptors do not change; they are
+ * reloaded anyway, as the SDM asks after a new GDT.
  */
 void switcher_init(u32 host_cr3)
 {
 	struct switcher_ro *ro = SWITCHER_RO;
 	u32 stubs = (u32)(uintptr_t)switcher_stub_table;
+	struct desc_ptr gdt = { 0, sizeof(ro->gdt) - 1, SW_RO_PAGE + RO_GDT };
+	struct desc_ptr idt = { 0, sizeof(ro->idt) - 1, SW_RO_PAGE + RO_IDT };
 
 	ro->host_cr3 = host_cr3;
-	__asm__ volatile("sgdt %0" : "=m"(switcher_host.gdt.limit));
-	__asm__ volatile("sidt %0" : "=m"(switcher_host.idt.limit));
-	ro->guest_gdt = (struct desc_ptr){ 0, sizeof(ro->gdt) - 1, SW_RO_PAGE + RO_GDT };
-	ro->guest_idt = (struct desc_ptr){ 0, sizeof(ro->idt) - 1, SW_RO_PAGE + RO_IDT };
 	memset(&ro->tss, 0, sizeof(ro->tss));
 	ro->tss.ss0 = HV_DS;
 	ro->tss.esp0 = SW_STACK_TOP;
@@ -83,4 +81,11 @@ void switcher_init(u32 host_cr3)
 	for (unsigned v = 0; v < VEC_COUNT; v++)
 		ro->idt[v] = gate_desc(stubs + v * TRAP_STUB_SIZE, HV_CS, GATE_INTR,
 				       v == UMBRA_HCALL_VECTOR ? 1 : 0);
+	lgdt(&gdt);
+	__asm__ volatile("ljmp %0, $1f\n1:\n"
+			 "mov %1, %%ds\nmov %1, %%es\nmov %1, %%ss\n"
+			 "mov %1, %%fs\nmov %1, %%gs"
+			 :: "i"(HV_CS), "r"((u32)HV_DS));
+	lidt(&idt);
+	ltr(TSS_SEL);
 }

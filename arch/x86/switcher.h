@@ -8,10 +8,7 @@
 /* The Switcher's read-only page, at SW_RO_PAGE in both worlds. */
 struct switcher_ro {
 	u32 host_cr3;
-	u32 pad;
-	struct desc_ptr guest_gdt;
-	struct desc_ptr guest_idt;
-	u8 pad0[RO_TSS - RO_GUEST_IDT - sizeof(struct desc_ptr)];
+	u8 pad0[RO_TSS - sizeof(u32)];
 	struct tss tss;
 	u8 pad1[RO_GDT - RO_TSS - sizeof(struct tss)];
 	seg_desc_t gdt[GDT_ENTRIES];
@@ -22,8 +19,6 @@ struct switcher_ro {
 /* The way back, kept where only the hypervisor's page tables reach. */
 struct switcher_host {
 	u32 esp;
-	struct desc_ptr gdt;
-	struct desc_ptr idt;
 };
 extern struct switcher_host switcher_host;
 
@@ -38,7 +33,7 @@ extern struct switcher_host switcher_host;
  */
 mfn_t switcher_alloc(void);
 
-/* Fill the read-only page; called once paging is on. */
+/* Fill the read-only page and load its GDT, IDT and TSS; once paging is on. */
 void switcher_init(u32 host_cr3);
 
 /* The page table a guest's shadow links at the Switcher's slot. */
@@ -55,7 +50,7 @@ mfn_t switcher_guest_pt(void);
 struct guest_regs *switcher_to_guest(u32 shadow_cr3);
 
 /* The instructions of the way in that load guest state, for the failsafe. */
-extern char switcher_pop_gs[], switcher_pop_fs[], switcher_pop_es[], switcher_pop_ds[],
-	    switcher_iret[];
+extern char switcher_window[], switcher_pop_gs[], switcher_pop_fs[], switcher_pop_es[],
+	    switcher_pop_ds[], switcher_iret[];
 
 #endif

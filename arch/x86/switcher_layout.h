@@ -10,15 +10,15 @@
  *   +0x0000  Switcher code: the world switch and the 256 trap stubs
  *   +0x1000  register page: the guest's registers; the CPU's ring-0 stack
  *            while the guest runs, so a trap saves them where they belong
- *   +0x2000  read-only page: the GDT, IDT and TSS the guest runs under,
- *            and the hypervisor's CR3 for the way back
+ *   +0x2000  read-only page: the GDT, IDT and TSS the CPU uses in both
+ *            worlds, and the hypervisor's CR3 for the way back
  * Guests see the code and read-only pages read-only, and never reach any of
  * it: their segments end below SWITCHER_BASE. On an emulator that does not
  * enforce segment limits (QEMU's TCG) ring 1 can read these pages, so they
  * hold nothing the guest does not already know, but for host_cr3, the
  * machine address of the hypervisor's page directory, which no guest
- * interface accepts. The rest of the way back (stack pointer, GDT and IDT
- * pointers) is struct switcher_host, in hypervisor memory.
+ * interface accepts. The rest of the way back (the stack pointer) is
+ * struct switcher_host, in hypervisor memory.
  */
 #pragma once
 
@@ -42,20 +42,12 @@
 
 /* Offsets in the read-only page (struct switcher_ro). */
 #define RO_HOST_CR3		0
-#define RO_GUEST_GDT		8
-#define RO_GUEST_IDT		16
 #define RO_TSS			64
 
 /* Offsets in struct switcher_host. */
 #define HOST_ESP		0
-#define HOST_GDT		4
-#define HOST_IDT		12
 #define RO_GDT			256
 #define RO_IDT			2048
 
 /* Every trap stub, in the Switcher and in the hypervisor, is this long. */
 #define TRAP_STUB_SIZE		12
-
-/* GDT byte offset of the TSS descriptor, and its busy bit in the type. */
-#define TSS_DESC		56
-#define TSS_BUSY_BIT		2

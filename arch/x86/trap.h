@@ -17,7 +17,7 @@ extern char host_trap_stub_table[];
 
 void host_trap(struct host_frame *f);
 
-/* NMIs taken while the hypervisor ran (the Switcher counts its own). */
+/* NMIs taken before the Switcher's IDT is loaded (it counts the later ones). */
 extern u32 host_nmis;
 
 /* Called for hardware interrupts that arrive while the hypervisor runs. */
