@@ -31,7 +31,7 @@ HV_SRCS	:= $(wildcard boot/*.asm arch/x86/*.asm arch/x86/*.c mm/*.c hypervisor/*
 HV_OBJS	:= $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
 RT_SRCS	:= $(wildcard guest-abi/runtime/*.asm guest-abi/runtime/*.c lib/*.c)
 RT_OBJS	:= $(patsubst %,$(B)/rt/%.o,$(RT_SRCS))
-GUEST_DIRS := $(wildcard guests/*/) $(wildcard tests/guests/*/)
+GUEST_DIRS := $(filter-out guests/penumbra/,$(wildcard guests/*/)) $(wildcard tests/guests/*/)
 GUESTS	:= $(foreach d,$(GUEST_DIRS),$(B)/$(patsubst %/,%,$(dir $(d:/=)))/$(notdir $(d:/=)).elf)
 
 V	?= 0
@@ -212,5 +212,7 @@ test-bochs:
 
 clean:
 	rm -rf build
+
+include guests/penumbra/penumbra.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)
