@@ -67,7 +67,7 @@ enum pn_syscall {
 #define PN_USER_BASE	0x08048000u
 #define PN_MMAP_BASE	0x40000000u
 #define PN_STACK_TOP	0xbfff0000u
-#define PN_STACK_PAGES	256
+#define PN_STACK_PAGES	16	/* 64 KiB, promised (reserved) at exec */
 
 #define PN_NAME_MAX	16
 #define PN_MAXARG	16
