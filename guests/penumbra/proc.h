@@ -12,7 +12,7 @@
 #include "vm.h"
 
 #define NPROC		72	/* the process limit: fork fails beyond it */
-#define NFD		16
+#define NFD		40
 #define KSTACK_SIZE	8192
 
 enum proc_state { P_FREE, P_RUNNABLE, P_RUNNING, P_SLEEPING, P_ZOMBIE, P_EMBRYO };
