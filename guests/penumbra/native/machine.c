@@ -54,7 +54,7 @@ static void uart_init(void)
 	outb(COM1 + 0, 1);		/* 115200 baud */
 	outb(COM1 + 1, 0);
 	outb(COM1 + 3, 0x03);		/* 8N1 */
-	outb(COM1 + 2, 0xc7);		/* FIFOs on */
+	outb(COM1 + 2, 0x07);		/* FIFOs on, an interrupt per byte */
 	outb(COM1 + 4, 0x0b);		/* DTR, RTS, OUT2 (the IRQ line) */
 	outb(COM1 + 1, 0x01);		/* interrupt on received data */
 }
