@@ -38,8 +38,10 @@ HV_SRCS	:= $(wildcard boot/*.asm arch/x86/*.asm arch/x86/*.c mm/*.c hypervisor/*
 HV_OBJS	:= $(patsubst %,$(B)/hv/%.o,$(HV_SRCS))
 RT_SRCS	:= $(wildcard guest-abi/runtime/*.asm guest-abi/runtime/*.c lib/*.c)
 RT_OBJS	:= $(patsubst %,$(B)/rt/%.o,$(RT_SRCS))
-GUEST_DIRS := $(wildcard guests/*/) $(wildcard tests/guests/*/)
-GUEST_OBJS := $(patsubst %,$(B)/g/%.o,$(wildcard guests/*/*.c tests/guests/*/*.c))
+# penumbra has a build of its own (guests/penumbra/penumbra.mk).
+GUEST_DIRS := $(filter-out guests/penumbra/,$(wildcard guests/*/)) $(wildcard tests/guests/*/)
+GUEST_OBJS := $(patsubst %,$(B)/g/%.o,$(filter-out guests/penumbra/%,$(wildcard guests/*/*.c)) \
+	      $(wildcard tests/guests/*/*.c))
 GUEST_ELFS := $(foreach d,$(GUEST_DIRS),$(B)/$(patsubst %/,%,$(dir $(d:/=)))/$(notdir $(d:/=)).elf)
 
 V	?= 0
@@ -273,5 +275,7 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 
 clean:
 	rm -rf build
+
+include guests/penumbra/penumbra.mk
 
 -include $(shell find build -name '*.d' 2>/dev/null)

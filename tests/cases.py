@@ -456,3 +456,63 @@ CASES.append(Case("console_input", [(T + "reader.elf", "name=r1"), (T + "reader.
                           r"\[r1\] PASS reader: woken by the console interrupt",
                           r'guest "r1" shut down with exit code 0',
                           r'guest "r2" shut down with exit code 0']))
+
+# penumbra (guests/penumbra): a small Unix-like kernel, one core on two
+# machines. The PV build runs on umbra; the native build boots on QEMU
+# itself (tests/native.py). init runs the program named by script= and
+# powers off with status 0 only if it exited 0; selftest prints one PASS
+# or FAIL line per behaviour and a summary.
+PENUMBRA = "guests/penumbra.elf"
+PN_SELFTEST = ["fork isolation: parent and child each see their own write",
+               "COW after fork of 1000 pages: the child's writes stay its own",
+               "exec of a corrupt file fails with ENOEXEC", "64 processes at once",
+               "a fork bomb is held by the process limit", "sbrk to exhaustion fails with ENOMEM",
+               "mmap to exhaustion fails with ENOMEM", "after exhaustion every frame is back at exit",
+               "munmap then access kills the process",
+               "pipes: three writers, three readers, every byte read once",
+               "pipe: write with the read end closed fails with EPIPE",
+               "a busy process does not starve a sleeping one",
+               "wait returns the child's exit code"]
+PN_BENCH_OPS = ["null_syscall", "ctxsw_pipe_2", "ctxsw_pipe_8", "ctxsw_pipe_16", "fork_exit_wait",
+                "fork_exec_wait", "demand_zero_fault", "cow_fault", "mmap_touch_munmap_1000",
+                "sbrk_touch_4m"]
+
+
+def pn_expect(prefix, script):
+    if script == "bench":
+        return [prefix + r"BENCH op=%s iters=\d+ instr_per_op=\d+" % op for op in PN_BENCH_OPS]
+    return [prefix + r"selftest: \d+ passed, 0 failed$", prefix + r"init: selftest exited with status 0",
+            prefix + r"penumbra: pid \d+ \(selftest\) killed: page fault \(unmapped address\) at 0x40000000"] + \
+           [prefix + "PASS " + re.escape(what) + "$" for what in PN_SELFTEST]
+
+
+class NativeCase(Case):
+    """A kernel booted by QEMU directly, without umbra: its own checks."""
+
+    def __init__(self, name, kernel, append, **kw):
+        super().__init__(name, [], **kw)
+        self.kernel, self.append = kernel, append
+
+    def run(self, fmt):
+        from native import run_native
+        return run_native(fmt, self.kernel, self.append, timeout=self.boot.get("timeout", 60))
+
+    def checks(self, result):
+        if result.status is None:
+            yield "powers off", "timed out"
+        else:
+            yield "exit status", None if result.status == 33 else \
+                "QEMU exit status %s, expected 33" % result.status
+        for pat in self.expect:
+            yield "log has /%s/" % pat, None if re.search(pat, result.log, re.M) else "not found"
+        for pat in self.reject:
+            yield "log lacks /%s/" % pat, "found" if re.search(pat, result.log, re.M) else None
+
+
+for _script in ("selftest", "bench"):
+    CASES.append(Case("penumbra_pv_" + _script, [(PENUMBRA, "name=pn mem=64M script=" + _script)],
+                      expect=pn_expect(r"^\[pn\] ", _script) +
+                             [r'guest "pn" shut down with exit code 0']))
+    CASES.append(NativeCase("penumbra_native_" + _script, "guests/penumbra-native.elf",
+                            "script=" + _script, expect=pn_expect("^", _script),
+                            reject=[r"^FAIL ", r"PANIC"]))
