@@ -54,7 +54,7 @@ all: $(B)/umbra.elf $(GUEST_ELFS)
 
 help:
 	@echo "make [PAE=1]      build the hypervisor and guests (2-level, or PAE)"
-	@echo "make iso [PAE=1]  build $(B)/umbra.iso (GRUB, default guests)"
+	@echo "make iso [PAE=1]  build $(B)/umbra.iso (GRUB, the demo) and umbra-scripted.iso (unattended)"
 	@echo "make run [PAE=1]  boot the ISO in QEMU, serial console here"
 	@echo "make boot [PAE=1] GUESTS=\"file.elf name=a mem=32M ...\" [BOOTFLAGS=...]"
 	@echo "                  boot guests with tools/umbra-boot (see its --help)"
@@ -148,14 +148,19 @@ $(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
 
 # --- the ISO ----------------------------------------------------------------
 
-iso: $(B)/umbra.iso
-$(B)/umbra.iso: $(B)/umbra.elf $(B)/guests/hello.elf iso/grub.cfg | deps-iso
+# umbra.iso boots for a person at the console (iso/grub.cfg); umbra-scripted.iso
+# runs the same guests unattended (iso/grub-scripted.cfg), for make run in CI.
+ISO_GUESTS := $(B)/guests/hello.elf $(B)/guests/penumbra.elf
+iso: $(B)/umbra.iso $(B)/umbra-scripted.iso
+$(B)/umbra.iso: iso/grub.cfg
+$(B)/umbra-scripted.iso: iso/grub-scripted.cfg
+$(B)/umbra.iso $(B)/umbra-scripted.iso: $(B)/umbra.elf $(ISO_GUESTS) | deps-iso
 	$(call say,ISO,$@)
-	@mkdir -p $(B)/isodir/boot/grub
-	$(Q)cp $(B)/umbra.elf $(B)/guests/hello.elf $(B)/isodir/boot/
-	$(Q)cp iso/grub.cfg $(B)/isodir/boot/grub/grub.cfg
-	$(Q)grub-mkrescue -o $@ $(B)/isodir 2>$(B)/grub-mkrescue.log || \
-		{ cat $(B)/grub-mkrescue.log; exit 1; }
+	@rm -rf $(@:.iso=.isodir) && mkdir -p $(@:.iso=.isodir)/boot/grub
+	$(Q)cp $(B)/umbra.elf $(ISO_GUESTS) $(@:.iso=.isodir)/boot/
+	$(Q)cp $(filter %.cfg,$^) $(@:.iso=.isodir)/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(@:.iso=.isodir) 2>$(@:.iso=.log) || \
+		{ cat $(@:.iso=.log); exit 1; }
 
 # --- running ----------------------------------------------------------------
 
@@ -163,9 +168,15 @@ QEMU_FLAGS := -m 256M -display none -no-reboot -serial stdio -icount shift=0,sle
 	      -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
 	      $(if $(filter kvm,$(UMBRA_ACCEL)),-accel kvm -cpu host,-accel tcg)
 
+# At a terminal, the guests' shells; Ctrl-C goes to the guest (signal=off).
+# Without one (CI), the scripted sessions, which end by themselves.
 run: iso | deps-boot
-	@echo "umbra: booting $(B)/umbra.iso in QEMU (the hypervisor powers off at the end)"
-	@$(QEMU) $(QEMU_FLAGS) -cdrom $(B)/umbra.iso; s=$$?; \
+	@if [ -t 0 ]; then iso=$(B)/umbra.iso; serial="-chardev stdio,id=con,signal=off -serial chardev:con"; \
+		echo "umbra: booting $$iso in QEMU: two penumbra shells and a hello guest"; \
+		echo "umbra: Ctrl-A three times moves the console to the next guest; poweroff in each shell ends the run"; \
+	else iso=$(B)/umbra-scripted.iso; serial="-serial stdio"; \
+		echo "umbra: booting $$iso in QEMU (no terminal: the guests run scripted sessions)"; fi; \
+	$(QEMU) $(filter-out -serial stdio,$(QEMU_FLAGS)) $$serial -cdrom $$iso; s=$$?; \
 		if [ $$s -eq 33 ]; then echo "umbra: run succeeded"; exit 0; \
 		else echo "umbra: run failed (QEMU status $$s)"; exit 1; fi
 

@@ -10,6 +10,12 @@
 
 static unsigned log_level = LOG_INFO;
 
+/*
+ * A line left open by the guest with console focus, whose output goes out
+ * as it comes (its prompt, its echo); anything else printed ends it first.
+ */
+static const void *open_line;
+
 void console_init(void)
 {
 	uart_init();
@@ -21,11 +27,44 @@ void console_set_level(unsigned level)
 	log_level = level;
 }
 
-void console_write(const char *s, size_t n)
+static void put(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		uart_putc(s[i]);
 		vga_putc(s[i]);
+	}
+}
+
+void console_write(const char *s, size_t n)
+{
+	if (open_line) {
+		put("\n", 1);
+		open_line = NULL;
+	}
+	put(s, n);
+}
+
+bool console_write_open(const void *owner, const char *s, size_t n)
+{
+	bool continues = open_line == owner;
+
+	if (open_line && !continues)
+		put("\n", 1);
+	open_line = owner;
+	put(s, n);
+	return continues;
+}
+
+bool console_line_open(const void *owner)
+{
+	return open_line == owner;
+}
+
+void console_close_line(const void *owner)
+{
+	if (open_line == owner) {
+		put("\n", 1);
+		open_line = NULL;
 	}
 }
 

@@ -15,6 +15,15 @@ void console_init(void);
 void console_set_level(unsigned level);
 void console_write(const char *s, size_t n);
 
+/*
+ * A line that stays open after it is written, for output that goes out as
+ * it comes (the focused guest's prompt and echo): `owner` continues it
+ * while nothing else is printed; anything else ends it with a newline.
+ */
+bool console_write_open(const void *owner, const char *s, size_t n);
+bool console_line_open(const void *owner);
+void console_close_line(const void *owner);
+
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void klog(unsigned level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -7,7 +7,10 @@
  * passed on as typed) moves the focus to the next guest that reads input,
  * then to the debug keys, then round again; the console says where input
  * goes now. The focus starts on the debug keys and moves to the first
- * guest that reads input, unless someone has moved it by hand.
+ * guest that reads input, unless someone has moved it by hand. When the
+ * guest with focus ends, the next one that reads input gets it. The guest
+ * with focus has its output printed as it comes, not a line at a time
+ * (guest_console.c), so that its prompt and its echo show.
  *
  * Nothing typed is lost while the guest with focus is not reading: it
  * waits in the guest's buffer. What overflows the buffer is dropped and
@@ -126,9 +129,19 @@ s32 console_in_read(struct guest *g, gva_t buf, u32 size)
 	return (s32)n;
 }
 
+bool console_in_focus(const struct guest *g)
+{
+	return focus == g->id;
+}
+
+/* The guest with focus ended: the next reader gets it, from the first if need be. */
 void console_in_forget(struct guest *g)
 {
 	g->in_len = 0;
-	if (focus == g->id)
-		move_focus();
+	if (focus != g->id)
+		return;
+	focus = next_reader(g->id);
+	if (focus == NO_FOCUS)
+		focus = next_reader(NO_FOCUS);
+	announce();
 }

@@ -17,6 +17,9 @@ void console_in_poll(void);
 /* CONSOLE_READ: copy up to `size` waiting bytes to gva `buf`; how many. */
 s32 console_in_read(struct guest *g, gva_t buf, u32 size);
 
+/* Whether console input goes to g now. */
+bool console_in_focus(const struct guest *g);
+
 /* The guest ended: its input, and the focus if it had it, move on. */
 void console_in_forget(struct guest *g);
 

@@ -121,6 +121,7 @@ struct guest {
 	u64 con_refill_tsc;	/* when it was last refilled; 0: never */
 	u32 con_cut;		/* bytes cut since the guest went over budget */
 	u32 con_call_left;	/* what the console_write being run may still print */
+	u32 con_call_cut;	/* and what it could not */
 	bool con_over;
 
 	/* Console input (console_in.c): a ring of what was typed for the guest. */
@@ -191,6 +192,7 @@ void guest_exit(struct guest *g, u32 code);
  */
 void guest_console(struct guest *g, const char *s, size_t n);
 void guest_console_call(struct guest *g);	/* a console_write starts */
+void guest_console_call_end(struct guest *g);	/* and ends */
 void guest_console_flush(struct guest *g);
 
 /* The guest that owns the CPU now, or NULL (for panic messages). */

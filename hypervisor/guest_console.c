@@ -9,26 +9,37 @@
  *
  * The budget is a token bucket per guest, in bytes that reach the console
  * (the name in front included): CONSOLE_BURST at once, refilled at
- * CONSOLE_RATE per second, and at most CONSOLE_PER_CALL from one
- * console_write. A guest that floods the console has its lines cut, not
- * delayed, while it is over budget; the console says so when that starts
- * and how much was cut when it ends. The per-call part is what bounds the
- * time one call can take whatever it holds (4,096 newlines would be 4,096
- * lines, each with the name in front, at a UART's pace).
+ * CONSOLE_RATE per second. A guest that floods the console has its lines
+ * cut, not delayed, while it is over budget; the console says so when
+ * that starts and how much was cut when it ends. Apart from that, one
+ * console_write prints at most CONSOLE_PER_CALL bytes, and the rest of it
+ * is cut (and said so): this is what bounds the time one call can take
+ * whatever it holds (4,096 newlines would be 4,096 lines, each with the
+ * name in front, at a UART's pace).
  */
 #include "guest.h"
 #include "console.h"
+#include "console_in.h"
 #include "timer.h"
 #include "../arch/x86/cpu.h"
 #include "../lib/string.h"
 
 #define CONSOLE_BURST	(16 * 1024)
 #define CONSOLE_RATE	(16 * 1024)	/* bytes per second */
-#define CONSOLE_PER_CALL	4096
+#define CONSOLE_PER_CALL	2048
 
 void guest_console_call(struct guest *g)
 {
 	g->con_call_left = CONSOLE_PER_CALL;
+	g->con_call_cut = 0;
+}
+
+void guest_console_call_end(struct guest *g)
+{
+	if (g->con_call_cut)
+		kprintf("umbra: guest \"%s\": one console_write may print %u bytes; %u more were cut\n",
+			g->name, CONSOLE_PER_CALL, g->con_call_cut);
+	g->con_call_cut = 0;
 }
 
 /* Lines come faster than a byte's worth of time passes: no division then. */
@@ -64,19 +75,27 @@ static void report_cut(struct guest *g)
  */
 static bool within_budget(struct guest *g, u32 cost)
 {
+	if (g->con_call_left < cost) {		/* the rest of this call is cut */
+		g->con_call_left = 0;
+		if (g->con_over)
+			g->con_cut += cost;
+		else
+			g->con_call_cut += cost;
+		return false;
+	}
 	refill(g);
-	if (g->con_tokens >= cost && g->con_call_left >= cost &&
-	    (!g->con_over || g->con_tokens >= CONSOLE_BURST / 2)) {
+	if (g->con_tokens >= cost && (!g->con_over || g->con_tokens >= CONSOLE_BURST / 2)) {
 		g->con_tokens -= cost;
 		g->con_call_left -= cost;
 		if (g->con_over)
 			report_cut(g);
 		return true;
 	}
+	g->con_call_left = 0;	/* no refill to speak of before this call ends: cut the rest */
 	if (!g->con_over)
-		kprintf("umbra: guest \"%s\" is over its console budget (%u KiB at once, %u KiB/s, "
-			"%u KiB a call); its output is cut until it slows down\n", g->name,
-			CONSOLE_BURST / 1024, CONSOLE_RATE / 1024, CONSOLE_PER_CALL / 1024);
+		kprintf("umbra: guest \"%s\" is over its console budget (%u KiB at once, %u KiB/s); "
+			"its output is cut until it slows down\n", g->name, CONSOLE_BURST / 1024,
+			CONSOLE_RATE / 1024);
 	g->con_over = true;
 	g->con_cut += cost;
 	return false;
@@ -103,12 +122,58 @@ void guest_console_flush(struct guest *g)
 	g->line_len = 0;
 	if (len)
 		print_line(g, g->line, len);
+	console_close_line(g);
 	if (g->state == GUEST_DYING || g->state == GUEST_GONE)
 		report_cut(g);
 }
 
+/*
+ * The guest with console focus is being typed at: its output goes out as
+ * it comes, so its prompt shows before Enter and its echo as keys arrive.
+ * Backspace passes too, for its line editing.
+ */
+static void as_it_comes(struct guest *g, const char *s, size_t n)
+{
+	size_t name = strlen(g->name);
+
+	for (size_t i = 0; i < n; i++) {
+		u8 c = (u8)s[i];
+
+		if (c == '\r')
+			continue;
+		if (c == '\n') {
+			if (!console_line_open(g))
+				print_line(g, "", 0);
+			else
+				console_close_line(g);
+			continue;
+		}
+		if ((c < ' ' && c != '\t' && c != '\b') || c >= 0x7f)
+			c = '?';
+		if (!within_budget(g, console_line_open(g) ? 1 : (u32)name + 3))
+			continue;
+		if (!console_line_open(g)) {
+			console_write_open(g, "[", 1);
+			console_write_open(g, g->name, name);
+			console_write_open(g, "] ", 2);
+		}
+		console_write_open(g, (const char *)&c, 1);
+	}
+}
+
 void guest_console(struct guest *g, const char *s, size_t n)
 {
+	if (!g->con_call_left) {	/* the rest of this call is cut, for the budget or the cap */
+		if (g->con_over)
+			g->con_cut += (u32)n;
+		else
+			g->con_call_cut += (u32)n;
+		return;
+	}
+	if (console_in_focus(g) && !g->line_len) {
+		as_it_comes(g, s, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		u8 c = (u8)s[i];
 

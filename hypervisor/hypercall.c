@@ -45,6 +45,7 @@ static s32 hc_console_write(struct guest *g, const u32 a[4])
 		guest_console(g, chunk, n);
 		done += n;
 	}
+	guest_console_call_end(g);
 	return (s32)len;
 }
 

@@ -39,7 +39,7 @@ class Boot:
     fmt: str                    # "nopae" or "pae"
     modules: list = field(default_factory=list)  # [(path, args)], path relative to build/<fmt>
     cmdline: str = "exit=qemu"
-    iso: bool = False
+    iso: str = ""                # an ISO of the build directory to boot instead (GRUB)
     memory: str = "256M"
     timeout: int = 60
     extra: list = field(default_factory=list)    # more QEMU arguments
@@ -66,7 +66,7 @@ def module_path(fmt, path):
 def machine(boot):
     d = build_dir(boot.fmt)
     return qemu.Machine(kernel=os.path.join(d, "umbra.elf"),
-                        iso=os.path.join(d, "umbra.iso") if boot.iso else "",
+                        iso=os.path.join(d, boot.iso) if boot.iso else "",
                         modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,

@@ -5,7 +5,8 @@
 # build uses must exist before make runs it.
 #
 # Usage: tools/deps.sh [GROUP...], with no group meaning all of them:
-#   build  the hypervisor and guests: nasm, the i686 cross compiler and binutils
+#   build  the hypervisor and guests: nasm, the i686 cross compiler and binutils,
+#          python3 (penumbra's archive)
 #   iso    the GRUB rescue ISO: grub-mkrescue with its BIOS files, xorriso, mtools
 #   boot   booting in QEMU: qemu-system-i386, and python3 for tools/umbra-boot and tests
 #   host   the host-side tests and fuzzer: gcc, clang with libFuzzer's runtime
@@ -27,6 +28,7 @@ group_build() {
 	check nasm nasm
 	check i686-linux-gnu-gcc gcc-i686-linux-gnu
 	check i686-linux-gnu-ld binutils-i686-linux-gnu
+	check python3 python3	# packs penumbra's file archive
 }
 group_iso() {
 	check grub-mkrescue grub-common

@@ -17,23 +17,23 @@ PN_ULIB	:= $(PNB)/$(PN)/user/ulib.c.o
 
 all: $(B)/guests/penumbra.elf $(B)/guests/penumbra-native.elf
 
-$(PNB)/%.c.o: %.c
+$(PNB)/%.c.o: %.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(PN_CFLAGS) -c -o $@ $<
 
-$(PNB)/%.asm.o: %.asm
+$(PNB)/%.asm.o: %.asm $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,NASM,$@)
 	$(Q)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -o $@ $<
 
-$(PNB)/bin/%: $(PNB)/$(PN)/user/%.c.o $(PN_ULIB) $(PN)/user.ld $(B)/libumbra.a
+$(PNB)/bin/%: $(PNB)/$(PN)/user/%.c.o $(PN_ULIB) $(PN)/user.ld $(B)/libumbra.a $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(LD) $(LDFLAGS) -T $(PN)/user.ld -o $@ $< $(PN_ULIB) $(B)/libumbra.a $(LIBGCC)
 
 # The archive: every program, a corrupt one for exec's error path, a text file.
-$(PNB)/archive.bin: $(PN_USER) $(PN)/mkarchive.py $(PN)/motd
+$(PNB)/archive.bin: $(PN_USER) $(PN)/mkarchive.py $(PN)/motd | deps-build
 	$(call say,PACK,$@)
 	$(Q)$(PYTHON) $(PN)/mkarchive.py $@ $(foreach u,$(PN_USER),$(notdir $(u))=$(u)) \
 		bad=corrupt:$(PNB)/bin/echo motd=$(PN)/motd
@@ -44,12 +44,14 @@ $(PNB)/archive.o: $(PNB)/archive.bin
 
 PN_LINK	= $(LD) $(LDFLAGS) -T $(PN)/kernel.ld -o $@ $(filter %.o,$^) $(B)/libumbra.a $(LIBGCC)
 
-$(B)/guests/penumbra.elf: $(PN_CORE) $(PN_PV) $(PNB)/archive.o $(PN)/kernel.ld $(B)/libumbra.a
+$(B)/guests/penumbra.elf: $(PN_CORE) $(PN_PV) $(PNB)/archive.o $(PN)/kernel.ld $(B)/libumbra.a \
+			  $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(PN_LINK)
 
-$(B)/guests/penumbra-native.elf: $(PN_CORE) $(PN_NATIVE) $(PNB)/archive.o $(PN)/kernel.ld $(B)/libumbra.a
+$(B)/guests/penumbra-native.elf: $(PN_CORE) $(PN_NATIVE) $(PNB)/archive.o $(PN)/kernel.ld \
+				 $(B)/libumbra.a $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,LD,$@)
 	$(Q)$(PN_LINK)

@@ -61,34 +61,18 @@ void mach_pte_write(uint32_t top, uint32_t va, unsigned level, void *slot, uint6
 }
 
 /*
- * RELEASE_PGTABLE is newer than ABI version 1's first hypervisors; the
- * same ones keep the shared page's counters, so a zero hypercall count
- * after the boot's hypercalls means the call would kill us. Without it a
- * reused top-level page could meet a stale shadow, so flush them all
- * before the next switch.
+ * A top-level table about to be freed: its page may come back as another
+ * process's table, which must not meet the old one's shadow.
  */
-static bool stale_shadows;
-
-static bool has_release(void)
-{
-	return sh->hypercalls != 0;
-}
-
 void mach_pt_release(uint32_t top)
 {
-	if (has_release())
-		queue_call(UMBRA_HC_RELEASE_PGTABLE, top, 0, 0, 0);
-	else
-		stale_shadows = true;
+	queue_call(UMBRA_HC_RELEASE_PGTABLE, top, 0, 0, 0);
 }
 
+/* The table and the kernel stack in one world switch. */
 void mach_switch(uint32_t top, uint32_t kstack_top)
 {
 	queue_call(UMBRA_HC_NEW_PGTABLE, top, 0, 0, 0);
-	if (stale_shadows) {
-		queue_call(UMBRA_HC_FLUSH_TLB, UMBRA_FLUSH_ALL, 0, 0, 0);
-		stale_shadows = false;
-	}
 	queue_call(UMBRA_HC_SET_STACK, UMBRA_KERNEL_DS, kstack_top, 2, 0);
 	mach_pt_commit();
 }
@@ -207,8 +191,12 @@ static void install_gates(void)
 
 void mach_init(void)
 {
+	char none;
+
 	install_gates();
 	hcall(UMBRA_HC_SET_TIMER, (uint32_t)TICK_NS, (uint32_t)(TICK_NS >> 32), 0, 0);
+	/* A read of nothing says this guest reads console input: it may get the focus. */
+	hcall(UMBRA_HC_CONSOLE_READ, (uint32_t)&none, 0, 0, 0);
 }
 
 void pv_start(const struct umbra_boot_info *bi);
