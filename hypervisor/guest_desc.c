@@ -36,7 +36,8 @@ static gate_desc_t real_gate(const struct guest *g, unsigned v)
 
 	if (v == UMBRA_HCALL_VECTOR)
 		dpl = 1;
-	else if (v == g->syscall_vector && desc_present(gate) && gate_type(gate) == GATE_TRAP)
+	else if (g->syscall_vector && v == g->syscall_vector && desc_present(gate) &&
+		 gate_type(gate) == GATE_TRAP)
 		return gate;
 	else if (desc_present(gate) && !vector_has_error_code(v) &&
 		 !(v >= VEC_IRQ0 && v < VEC_IRQ0 + 16))

@@ -7,6 +7,10 @@
  * if the guest was in ring 3, push the frame, and continue at the handler,
  * in ring 1.
  *
+ * The frame goes where the CPU would put it, at ss:esp (a TLS stack
+ * segment may have a base), and the handler starts with TF, NT, RF and VM
+ * clear and AC as it was, as with the CPU.
+ *
  * One difference is visible to the guest: EFLAGS.IF in the pushed frame is
  * the guest's virtual interrupt flag (the real one is always set while a
  * guest runs), and entering through an interrupt gate clears the virtual
@@ -22,6 +26,20 @@
 static bool virtual_if(const struct guest *g)
 {
 	return g->shared && g->shared->irq_enabled;
+}
+
+/*
+ * Where ss:esp is, linearly: a TLS stack segment may have a base. (The
+ * guest's other stack segments are flat, and SET_TLS refuses 16-bit and
+ * expand-down stacks, so esp needs no other care.)
+ */
+static u32 stack_base(u32 ss)
+{
+	u32 i = ss >> 3;
+
+	if (i < GDT_TLS0 || i >= GDT_TLS0 + GDT_TLS_COUNT)
+		return 0;
+	return seg_base(SWITCHER_RO->gdt[i]);
 }
 
 bool reflect(struct guest *g, struct guest_regs *r, unsigned vector, bool has_error, u32 error)
@@ -53,16 +71,16 @@ bool reflect(struct guest *g, struct guest_regs *r, unsigned vector, bool has_er
 		frame[n++] = r->ss;
 	}
 	esp -= n * 4;
-	if (!guest_write_virt(g, esp, frame, n * 4, &bad)) {
-		guest_kill(g, "cannot push the %s frame: guest stack 0x%x is not writable at 0x%x",
-			   vector_name(vector), esp, bad);
+	if (!guest_write_virt(g, stack_base(ss) + esp, frame, n * 4, &bad)) {
+		guest_kill(g, "cannot push the %s frame: guest stack 0x%x:0x%x is not writable at 0x%x",
+			   vector_name(vector), ss, esp, bad);
 		return true;
 	}
 	r->ss = ss;
 	r->esp = esp;
 	r->cs = UMBRA_KERNEL_CS;
 	r->eip = gate_offset(gate);
-	r->eflags &= ~(EFLAGS_TF | EFLAGS_NT | EFLAGS_RF | EFLAGS_VM | EFLAGS_AC);
+	r->eflags &= ~(EFLAGS_TF | EFLAGS_NT | EFLAGS_RF | EFLAGS_VM);	/* as the CPU does; AC stays */
 	if (gate_type(gate) == GATE_INTR && g->shared)
 		g->shared->irq_enabled = 0;
 	return true;

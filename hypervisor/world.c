@@ -225,6 +225,9 @@ void world_enter(struct guest *g, struct guest_regs *r)
 		publish_counters(g, g->shared);
 	back = switcher_to_guest(shadow_cr3(g));
 	g->world_switches++;
+	if (back != r && (back->eflags & EFLAGS_VM))
+		guest_kill(g, "the guest trapped (vector %u) from virtual-8086 mode, which an emulator's "
+			   "iret let it enter; umbra runs no virtual-8086 code", back->trapnum & 0xff);
 	if (back != r)
 		failsafe(g, back);
 }

@@ -45,6 +45,7 @@
 HV_CS		equ 0x08
 HV_DS		equ 0x10
 EFLAGS_KNOWN	equ 0x2		; bit 1 is always set; everything else clear
+EFLAGS_VM	equ 0x20000
 
 extern switcher_host		; struct switcher_host, hypervisor memory
 extern host_trap_common		; entry.asm: a trap of the hypervisor's own
@@ -133,9 +134,14 @@ switcher_nmi:
 
 ; A trap from ring 0 is the hypervisor's own, but for a fault on the way
 ; in, between switcher_window and the iret (the failsafe), which goes on
-; below as if from the guest. The frame's eip and cs are at +8 and +12,
-; under the stub's vector and error code, in both cases.
+; below as if from the guest. The frame's eip, cs and eflags are at +8,
+; +12 and +16, under the stub's vector and error code, in every case. A
+; trap from virtual-8086 mode (which no CPU enters from ring 1, but an
+; emulator's iret might) has cs of any value and a longer frame: it goes
+; on as from the guest, and its frame does not end at SW_REGS.
 switcher_return:
+	test dword [esp + 16], EFLAGS_VM	; virtual-8086 mode is never the hypervisor
+	jnz .from_guest
 	test byte [esp + 12], 3
 	jnz .from_guest
 	cmp dword [esp + 8], switcher_window
