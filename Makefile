@@ -38,7 +38,7 @@ V	?= 0
 Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
-.PHONY: all iso run test test-host test-boot debug deps help clean fuzz
+.PHONY: all iso run test test-host test-boot debug deps help clean fuzz fuzz-guest
 all: $(B)/umbra.elf $(GUESTS)
 
 help:
@@ -48,6 +48,8 @@ help:
 	@echo "make test         host-side unit tests, then boot tests, both formats"
 	@echo "make test-host    host-side unit tests only"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
+	@echo "make fuzz-guest   the in-guest ABI fuzzer, FUZZ_OPS ops per format (10000000),"
+	@echo "                  FUZZ_SEED (1), FUZZ_MODE (mixed, ring1, fatal), FUZZ_SKIP"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
 	@echo "make deps         install the Debian packages the build and tests need"
 	@echo "make clean        remove build/"
@@ -191,6 +193,17 @@ fuzz: $(FUZZ_TESTS)
 		$(HB)/test_fuzz_shadow_$$f -max_total_time=$(FUZZ_TIME) -max_len=2048 -len_control=0 \
 			-artifact_prefix=$(HB)/fuzz-crash-$$f- $(HB)/fuzz-corpus-$$f || exit 1; \
 	done
+
+# The in-guest fuzzer (tests/guests/hcfuzz) at length, in both formats.
+FUZZ_OPS ?= 10000000
+FUZZ_SEED ?= 1
+FUZZ_MODE ?= mixed
+FUZZ_SKIP ?=
+fuzz-guest:
+	$(MAKE) PAE=0 all
+	$(MAKE) PAE=1 all
+	$(PYTHON) tests/fuzz_guest.py --ops $(FUZZ_OPS) --seed $(FUZZ_SEED) --mode $(FUZZ_MODE) \
+		$(if $(FUZZ_SKIP),--skip $(FUZZ_SKIP))
 
 test-host: $(HOST_TESTS)
 	@for t in $(HOST_TESTS); do $$t || exit 1; done

@@ -265,7 +265,8 @@ static void gen_flush(struct call *c)
 	static const u32 bad_kinds[] = { 3, 4, 0xff, 0x80000000u, 0xffffffffu };
 	static const u32 vas[] = { 0, 1, WIN, WIN + 0x1000, WIN2, KBASE, SELFVA, 0xfff,
 				   SWBASE - 1, SWBASE, 0xffffffffu, 0x1000 };
-	u32 kind = chance(90) ? rn(3) : PICK(bad_kinds);
+	/* flushing the whole user part costs the fuzzer its own mappings: mostly one address */
+	u32 kind = chance(90) ? (rn(100) < 85 ? UMBRA_FLUSH_ONE : 1 + rn(2)) : PICK(bad_kinds);
 
 	call_init(c, UMBRA_HC_FLUSH_TLB);
 	c->what = "flush_tlb";
@@ -554,7 +555,7 @@ void op_multicall(void)
 	struct umbra_multicall *mc;
 	struct fz_in in;
 	u32 n, segs[4], esp, list;
-	int longb = !(fz_skip & SKIP_BIGMC) && chance(3);
+	int longb = !(fz_skip & SKIP_BIGMC) && rn(1000) < 12;
 	unsigned mix = rn(6);
 	int sleeper = -1;
 	char name[48];

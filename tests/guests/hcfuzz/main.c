@@ -9,6 +9,7 @@
  *                  enters virtual-8086 mode from ring 1, which no CPU does)
  *   progress=N     a progress line every N ops (default 1000000)
  *   maxfail=N      stop after N kinds of violation (default 12)
+ *   prof=1         at the end, the TSC ticks spent per kind of op
  *
  * It prints its seed first, runs `ops` random operations, checking after
  * each one what the ABI promises, and ends with PASS or one FAIL line per
@@ -264,47 +265,63 @@ static void setup(const struct umbra_boot_info *bi, int ring1)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/* prof=1: where the time goes, by kind of op (TSC ticks) */
+static int prof;
+static u64 prof_tsc[16], prof_n[16];
+static const char *const prof_names[16] = {
+	"code1", "hcall", "multicall", "pt", "touch", "tls", "gate", "segload", "int", "exc",
+	"timer", "code3", "hcall2",
+};
+
 static void one_op(int ring1)
 {
-	unsigned r = rn(1000);
+	unsigned r = rn(1000), kind;
+	u64 t0 = prof ? umbra_rdtsc() : 0;
 
 	fz_xesp = 0;
 	M.irq = !M.timer_armed && !M.pending_possible && !(S->irq_pending) && chance(30);
 	if (ring1 && r < 850) {
+		kind = 0;
 		op_code1();
-		return;
+		goto out;
 	}
 	if (ring1)
 		r = rn(1000);
 	if (r < 220)
-		op_hcall();
+		kind = 1, op_hcall();
 	else if (r < 300)
-		op_multicall();
+		kind = 2, op_multicall();
 	else if (r < 440) {
 		struct call c;
 		void gen_pt_call(struct call *c);
 
+		kind = 3;
 		gen_pt_call(&c);
 		do_hcall(&c);
 	} else if (r < 600)
-		op_touch();
+		kind = 4, op_touch();
 	else if (r < 640)
-		op_tls();
+		kind = 5, op_tls();
 	else if (r < 670)
-		op_gate();
+		kind = 6, op_gate();
 	else if (r < 720)
-		op_segload();
+		kind = 7, op_segload();
 	else if (r < 810)
-		op_int();
+		kind = 8, op_int();
 	else if (r < 920)
-		op_exc();
+		kind = 9, op_exc();
 	else if (r < 930 && !(fz_skip & SKIP_TIMER))
-		op_timer();
+		kind = 10, op_timer();
 	else if (r < 970 && !(fz_skip & SKIP_CODE3))
-		op_code3();
+		kind = 11, op_code3();
 	else
-		op_hcall();
+		kind = 12, op_hcall();
 	timer_check_early("op");
+out:
+	if (prof) {
+		prof_tsc[kind] += umbra_rdtsc() - t0;
+		prof_n[kind]++;
+	}
 }
 
 int guest_main(const struct umbra_boot_info *bi)
@@ -319,6 +336,7 @@ int guest_main(const struct umbra_boot_info *bi)
 	fz_seed = umbra_arg_u32(bi, "seed", (u32)umbra_rdtsc());
 	ops = umbra_arg_u32(bi, "ops", 100000);
 	progress = umbra_arg_u32(bi, "progress", 1000000);
+	prof = umbra_arg_u32(bi, "prof", 0) != 0;
 	maxfail = umbra_arg_u32(bi, "maxfail", 12);
 	trace_from = umbra_arg_u32(bi, "trace", 0xffffffffu);
 	fz_trace = trace_from != 0xffffffffu;
@@ -340,7 +358,12 @@ int guest_main(const struct umbra_boot_info *bi)
 			umbra_printf("hcfuzz: %u ops, %u violations, %llu TSC ticks\n", fz_op, nviol,
 				     umbra_rdtsc() - t0);
 	}
-	if (fatal && !nfail)
+	for (unsigned k = 0; prof && k < 13; k++)
+		if (prof_n[k])
+			umbra_printf("hcfuzz: prof %-9s %7llu ops, %9llu ticks each, %3llu%%\n", prof_names[k],
+				     prof_n[k], prof_tsc[k] / prof_n[k],
+				     prof_tsc[k] * 100 / (umbra_rdtsc() - t0));
+	if (fatal)
 		fatal_run();
 	if (streq(mode, "ldt"))
 		ldt_escalate();

@@ -483,7 +483,7 @@ static void gen_pgd(struct call *c)
 /* Written behind the hypervisor's back, then a flush that covers it. */
 static void gen_silent(struct call *c)
 {
-	u32 t = rn(NTOPS), top = M.tops[t];
+	u32 t = chance(80) ? M.cur : rn(NTOPS), top = M.tops[t];
 	int is_cur = t == M.cur;
 
 	call_init_pt(c, UMBRA_HC_FLUSH_TLB, "silent+flush");
@@ -499,7 +499,7 @@ static void gen_silent(struct call *c)
 		}
 		*l = gen_pte();
 		others = tops_linking(ADDR(*d));
-		if (is_cur && chance(50)) {
+		if (is_cur && chance(85)) {
 			c->a[0] = UMBRA_FLUSH_ONE, c->a[1] = va + rn(0x1000);
 			c->stale_or = others & ~(1u << t);
 		} else if (chance(50)) {
@@ -559,7 +559,7 @@ void gen_pt_call(struct call *c)
 
 	if (r < 30)
 		gen_win_pte(c);
-	else if (r < 40)
+	else if (r < 43)
 		gen_kernel_pte(c);
 	else if (r < 47)
 		gen_ids_pte(c);

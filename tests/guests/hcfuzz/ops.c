@@ -527,6 +527,40 @@ static u8 random_byte(void)
 	return chance(40) ? PICK(hot) : (u8)rnd();
 }
 
+/*
+ * Ring-1 code that loads esp with junk gets the guest killed (the next
+ * frame has nowhere to go), which ends the run: most ways of writing esp
+ * are taken out. What remains (and ss) still ends some runs.
+ */
+static void keep_esp(u8 *p, u32 len)
+{
+	static const u8 to_reg[] = { 0x8b, 0x03, 0x2b, 0x33, 0x23, 0x0b, 0x13, 0x1b, 0x8d, 0x8a,
+				     0xc5, 0x69, 0x6b };
+	static const u8 to_rm[] = { 0x89, 0x01, 0x29, 0x31, 0x21, 0x09, 0x11, 0x19, 0x87, 0x81,
+				    0x83, 0xc1, 0xd1, 0xf7, 0xff, 0xc7, 0xd3, 0x85, 0x8f, 0x8c,
+				    0xc0, 0xd0, 0xd2, 0xf6, 0x80, 0x0f };
+
+	for (u32 i = 0; i < len; i++) {
+		u8 b = p[i];
+
+		if (b == 0x5c || b == 0x94 || b == 0xbc || b == 0xc9 || b == 0xca || b == 0xcb ||
+		    b == 0x17 || b == 0xc4 || b == 0xc2 || b == 0xc8)
+			p[i] = 0x90;
+		if (i + 1 >= len)
+			continue;
+		for (unsigned k = 0; k < sizeof(to_reg); k++)
+			if (b == to_reg[k] && ((p[i + 1] >> 3) & 7) == 4)
+				p[i + 1] ^= 0x08;
+		for (unsigned k = 0; k < sizeof(to_rm); k++)
+			if (b == to_rm[k] && (p[i + 1] & 0xc7) == 0xc4)
+				p[i + 1] ^= 0x01;
+		if (b == 0x8e && ((p[i + 1] >> 3) & 7) == 2)	/* mov to ss */
+			p[i + 1] ^= 0x08;
+		if (b == 0x0f && p[i + 1] == 0xb2)		/* lss */
+			p[i + 1] = 0x1f;
+	}
+}
+
 static void random_code(u8 *p, u32 len, u32 room)
 {
 	for (u32 i = 0; i < len; i++)
@@ -576,8 +610,13 @@ void op_code3(void)
 	in.ebp = USTK + 0x1000 + rn(0x1000), in.esp_ = 0;
 	random_segs(&in, 3);
 	in.eflags = random_eflags();
-	trace("op %u: ring-3 code, %u bytes: %02x %02x %02x %02x %02x %02x %02x %02x", fz_op, len,
-	      code[0], code[1], code[2], code[3], code[4], code[5], code[6], code[7]);
+	if (fz_trace) {
+		char hex[3 * 49 + 1];
+
+		for (u32 i = 0; i < len; i++)
+			umbra_snprintf(hex + 3 * i, 4, " %02x", code[i]);
+		trace("op %u: ring-3 code, %u bytes:%s", fz_op, len, hex);
+	}
 	watchdog();
 	M.irq = 1;
 	fz_escape_all = 1;
@@ -626,11 +665,12 @@ extern u32 fz_sandbox;
 void op_code1(void)
 {
 	u8 *code = (u8 *)(uintptr_t)SBX_CODE;
-	u32 len = 1 + rn(64);
+	u32 len = 1 + rn(32);
 	struct fz_in in;
 
 	code[0] = 0x9d;		/* popfl: the chosen EFLAGS */
 	random_code(code + 1, len, 0xfff);
+	keep_esp(code + 1, len + 1);	/* with the first int3 after it: cc is also a ModRM for esp */
 	random_gprs(&in);
 	in.eax = SBX + rn(0xf000), in.ebx = SBX + rn(0xf000), in.ecx = SBX + rn(0xf000);
 	in.edx = SBX + rn(0xf000), in.esi = SBX + rn(0xf000), in.edi = SBX + rn(0xf000);
@@ -640,8 +680,13 @@ void op_code1(void)
 	in.eip = SBX_CODE;
 	in.ss = UMBRA_KERNEL_DS;
 	fz_xesp = SBX + 0x1000 + 4 * rn(0x3800);
-	trace("op %u: ring-1 code, %u bytes: %02x %02x %02x %02x %02x %02x %02x %02x esp 0x%x", fz_op,
-	      len, code[1], code[2], code[3], code[4], code[5], code[6], code[7], code[8], fz_xesp);
+	if (fz_trace) {
+		char hex[3 * 65 + 1];
+
+		for (u32 i = 0; i < len; i++)
+			umbra_snprintf(hex + 3 * i, 4, " %02x", code[1 + i]);
+		trace("op %u: ring-1 code, %u bytes, esp 0x%x:%s", fz_op, len, fz_xesp, hex);
+	}
 	watchdog();
 	fz_in = in;
 	fz_ntraps = 0;
