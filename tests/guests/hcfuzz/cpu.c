@@ -37,10 +37,7 @@ volatile struct umbra_shared *S = &umbra_shared;
  * The ring-1 sandbox (mode=ring1) runs under a page table that maps this
  * image read-only: what the escape path writes lives in this page.
  */
-struct sbx_rw {
-	u32 vector, eip, error, cs;
-} __attribute__((aligned(4096)));
-struct sbx_rw fz_sbx_rw[1] __attribute__((aligned(4096), used));
+u32 fz_sbx_rw[1024] __attribute__((aligned(4096), used));	/* vector, eip, error, cs */
 u32 fz_sandbox __attribute__((used));
 u32 fz_main_top __attribute__((used)), fz_sbx_top __attribute__((used));
 

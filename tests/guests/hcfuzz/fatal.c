@@ -17,9 +17,7 @@
 #define PGD_MAX		1022
 #endif
 
-void call_init_pt(struct call *c, u32 nr, const char *what);
 extern u32 fz_ss_base;
-u32 pick_stack(struct fz_in *in, int allow_tls);
 
 static void expect(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void expect(const char *fmt, ...)
@@ -220,7 +218,7 @@ void fatal_run(void)
 		umbra_pte_t *l = leaf_slot(top, M.esp1 - 4);
 
 		expect("kernel stack page 0x%x is not mapped writable by page table 0x%x",
-		       (M.esp1 - M.stack_pages * 4096) & ~0xfffu, top);
+		       (M.esp1 - 4) & ~0xfffu, top);
 		*l = 0;
 		hc_plain(UMBRA_HC_FLUSH_TLB, UMBRA_FLUSH_USER, 0, 0, 0);
 		break;

@@ -302,4 +302,59 @@ int gate_is_trap(unsigned v);
 int is_essential(unsigned v);
 int has_errcode(unsigned v);
 
+/* ---- shared between the files, not part of any interface -------------- */
+
+/* check.c */
+u32 sel_check(u32 sel, int cpl);
+u32 after_iret3(u32 sel);
+u32 random_sel(int cpl);
+int check_trap(const char *name, unsigned i, const struct xtrap *x);
+void xtrap_for(struct xtrap *x, unsigned v, int ring, u32 flags, u32 eip, u32 esp, int direct);
+void check_flags(const char *name, u32 loaded, u32 got, int hcall);
+void expect_segs(const char *name, const u32 *want, const u32 *got);
+void check_db_traps(const char *name, u32 loaded, int ring);
+extern int fz_iret_vm;
+extern u32 fz_db_expect_eip;
+/* cpu.c */
+extern u32 fz_out_ss, fz_ss_base, fz_sandbox;
+extern u32 fz_sbx_rw[];
+void fz_sandbox_run(u32 sbx_top, u32 main_top);
+/* hcall.c, batch.c */
+extern char crbuf[CRBUF_LEN];
+extern int batch_shared, batch_open, list_at_top;
+extern u64 hc_pre_tsc;
+extern int hc_ss_slot;
+void call_init(struct call *c, u32 nr);
+void gen_flush(struct call *c);
+void gen_new_pgtable(struct call *c);
+void gen_set_trap_public(struct call *c);
+void gen_set_tls_public(struct call *c);
+int check_after_hcall(const char *name, const struct fz_in *in, const u32 *segs_want,
+		      int32_t expect, int any_result, u32 esp);
+int do_hcall_in(const struct call *c, struct fz_in *preset);
+u32 pick_stack(struct fz_in *in, int allow_tls);
+int in_batch(void);
+void batch_dep_add(u32 addr);
+int batch_dep_free(u32 addr);
+void crbuf_init(void);
+/* mem.c, ptgen.c, touch.c */
+extern u32 pd_of[NTOPS][4];
+umbra_pte_t *ent(u32 table, unsigned i);
+umbra_pte_t gen_pte(void);
+umbra_pte_t dir_flags(void);
+u32 self_dir(u32 i);
+int has_self(u32 i);
+u32 tops_linking(u32 leaf);
+u32 tops_linking_leaf(u32 leaf);
+int is_fuzz_leaf(u32 pa);
+umbra_pte_t gen_leaf_value(void);
+void call_init_pt(struct call *c, u32 nr, const char *what);
+void gen_pt_call(struct call *c);
+void apply_pt_call(const struct call *c);
+u32 sandbox_setup(void);
+void check_simple_op(const char *name, int ring, const struct fz_in *in, const struct xtrap *x,
+		     u32 eax_skip);
+/* ops.c, timer.c, code.c */
+u64 tls_desc_random(int valid);
+
 #endif

@@ -16,8 +16,6 @@
 #define LDT_SEL		0x200cu		/* index 0x401, TI, RPL 0 */
 
 u32 ldt_cs, ldt_cr3;
-int check_trap(const char *name, unsigned i, const struct xtrap *x);
-void xtrap_for(struct xtrap *x, unsigned v, int ring, u32 flags, u32 eip, u32 esp, int direct);
 
 __asm__(".text\n"
 	"ldt_ring0:\n"			/* reached through the call gate, if at all */

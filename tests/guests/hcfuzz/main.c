@@ -27,8 +27,6 @@ int fz_trace;
 static u32 trace_from, maxfail = 12, nfail, nkinds;
 static u32 nviol;
 
-void crbuf_init(void);
-u32 sandbox_setup(void);
 void fatal_run(void);
 void seg_probe(void);
 void ldt_probe(void);

@@ -10,17 +10,6 @@
 
 #define LEVELS		UMBRA_PT_LEVELS
 
-void check_flags(const char *name, u32 loaded, u32 got, int hcall);
-int check_trap(const char *name, unsigned i, const struct xtrap *x);
-void xtrap_for(struct xtrap *x, unsigned v, int ring, u32 flags, u32 eip, u32 esp, int direct);
-void expect_segs(const char *name, const u32 *want, const u32 *got);
-void check_db_traps(const char *name, u32 loaded, int ring);
-u32 sel_check(u32 sel, int cpl);
-u32 after_iret3(u32 sel);
-u32 random_sel(int cpl);
-int is_fuzz_leaf(u32 pa);
-umbra_pte_t gen_leaf_value(void);
-u32 tops_linking_leaf(u32 leaf);
 
 static const char *const segname[4] = { "ds", "es", "fs", "gs" };
 
@@ -60,8 +49,8 @@ void seg_probe(void)
 	cpu_rw_gp = probe(sn_wr_fs, sn_wr_fs_at, sn_wr_fs_after, 0x51, DFR, 0x0d0d0d0d);
 	probe_tls2(0);
 	if (!cpu_null_gp || !cpu_limit_gp || !cpu_rw_gp)
-		umbra_printf("NOTE hcfuzz: this CPU does not check%s%s%s on data accesses (QEMU's TCG); "
-			     "those accesses are predicted as plain ones\n",
+		umbra_printf("NOTE hcfuzz: the CPU does not check%s%s%s on data accesses; "
+			     "predicted as plain accesses\n",
 			     cpu_null_gp ? "" : " null selectors", cpu_limit_gp ? "" : " segment limits",
 			     cpu_rw_gp ? "" : " read-only segments");
 }
