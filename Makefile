@@ -48,7 +48,7 @@ V	?= 0
 Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
-.PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz clean help \
+.PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz fuzz-guest clean help \
 	deps deps-build deps-iso deps-boot deps-host deps-bochs
 all: $(B)/umbra.elf $(GUEST_ELFS)
 
@@ -63,6 +63,8 @@ help:
 	@echo "make test-boot    boot tests only, both formats"
 	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
+	@echo "make fuzz-guest   the in-guest ABI fuzzer, FUZZ_OPS ops per format (10000000),"
+	@echo "                  FUZZ_SEED (1), FUZZ_MODE (mixed, ring1, fatal), FUZZ_SKIP"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
 	@echo "make deps         install every Debian package the targets need"
 	@echo "make clean        remove build/"
@@ -262,6 +264,17 @@ fuzz: $(FUZZ_TESTS)
 		$(HB)/test_fuzz_shadow_$$f -max_total_time=$(FUZZ_TIME) -max_len=2048 -len_control=0 \
 			-artifact_prefix=$(HB)/fuzz-crash-$$f- $(HB)/fuzz-corpus-$$f || exit 1; \
 	done
+
+# The in-guest fuzzer (tests/guests/hcfuzz) at length, in both formats.
+FUZZ_OPS ?= 10000000
+FUZZ_SEED ?= 1
+FUZZ_MODE ?= mixed
+FUZZ_SKIP ?=
+fuzz-guest: | deps-build deps-boot
+	$(MAKE) PAE=0 all
+	$(MAKE) PAE=1 all
+	$(PYTHON) tests/fuzz_guest.py --ops $(FUZZ_OPS) --seed $(FUZZ_SEED) --mode $(FUZZ_MODE) \
+		$(if $(FUZZ_SKIP),--skip $(FUZZ_SKIP))
 
 test-host: $(HOST_TESTS)
 	@for t in $(HOST_TESTS); do $$t || exit 1; done

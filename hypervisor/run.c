@@ -99,6 +99,7 @@ static void handle_trap(struct guest *g, struct guest_regs *r)
 
 static void enter(struct guest *g, struct guest_regs *r)
 {
+	r->eflags = world_eflags(r->eflags);
 	deliver_interrupts(g, r);
 	if (!first_guest_tsc) {
 		first_guest_tsc = rdtsc();

@@ -149,9 +149,14 @@ static void check_frame(struct guest *g, const struct guest_regs *r)
 			   "fs 0x%x gs 0x%x)", why, r->cs, r->eip, r->ss, r->ds, r->es, r->fs, r->gs);
 }
 
+u32 world_eflags(u32 eflags)
+{
+	return (eflags & EFLAGS_GUEST) | EFLAGS_IF | EFLAGS_RESERVED;
+}
+
 void world_prepare(struct guest *g, struct guest_regs *r)
 {
-	r->eflags = (r->eflags & EFLAGS_GUEST) | EFLAGS_IF | EFLAGS_RESERVED;
+	r->eflags = world_eflags(r->eflags);
 	if (!fixed_frame(r))
 		check_frame(g, r);
 	if (g->failsafe_test)

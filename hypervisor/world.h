@@ -15,6 +15,13 @@
  */
 void world_prepare(struct guest *g, struct guest_regs *r);
 
+/*
+ * The EFLAGS the guest runs with, from what it had: what world_prepare()
+ * makes of them, done first on the way in too, so that a virtual
+ * interrupt delivered then sees the flags the guest is returned with.
+ */
+u32 world_eflags(u32 eflags);
+
 /* Enter g with the registers in r (the register page); back on its next trap. */
 void world_enter(struct guest *g, struct guest_regs *r);
 

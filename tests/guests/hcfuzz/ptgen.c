@@ -1,0 +1,317 @@
+/*
+ * Page-table hypercalls with their expected results: SET_PTE for the
+ * window, the kernel window, page 0 and the identity pages that may be
+ * remapped, for tables that are not there (EINVAL), SET_PMD/SET_PGD for the
+ * window slots and the self-map, PAE's top-level entries, and entries
+ * written behind the hypervisor's back followed by a flush that covers
+ * them. The write is made first, as the ABI asks; which tops' cached
+ * shadows may now lag is recorded for ensure_fresh().
+ */
+#include "fz.h"
+
+#define ADDR(e)		((u32)((e) & 0xfffff000u))
+#define PWT		0x8u
+#define PCD		0x10u
+#define AVAIL		0xe00u
+#define ALL_TOPS	((1u << NTOPS) - 1)
+
+void call_init_pt(struct call *c, u32 nr, const char *what)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->nr = nr;
+	c->tls_slot = -1;
+	c->gate_vec = -1;
+	c->new_cur = -1;
+	c->stale_and = ~0u;
+	c->what = what;
+}
+
+static void set_args(struct call *c, u32 top, u32 va, umbra_pte_t v)
+{
+	c->a[0] = top;
+	c->a[1] = va;
+	c->a[2] = (u32)v;
+	c->a[3] = (u32)((u64)v >> 32);
+}
+
+static u32 pick_top(void)
+{
+	return chance(50) ? M.cur : rn(NTOPS);
+}
+
+/* SET_PTE for a window page of top t: stored if the leaf table is linked, else EINVAL. */
+static void gen_win_pte(struct call *c)
+{
+	u32 t = pick_top(), top = M.tops[t];
+	u32 va = (chance(75) ? WIN : WIN2) + 0x1000 * rn(WPAGES) + (chance(20) ? rn(0x1000) : 0);
+	umbra_pte_t v = gen_pte(), *d = dir_slot(top, va);
+
+	call_init_pt(c, UMBRA_HC_SET_PTE, "set_pte win");
+	set_args(c, top, va, v);
+#if UMBRA_PAE
+	batch_dep_add(top + 8 * (va >> 30));
+#endif
+	if (d)
+		batch_dep_add((u32)(uintptr_t)d);
+	if (!d || !(*d & UMBRA_PTE_P)) {
+		c->expect = UMBRA_EINVAL;
+		return;
+	}
+	*ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)) = v;
+	batch_dep_add((u32)(uintptr_t)ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)));
+	c->stale_or = tops_linking(ADDR(*d)) & ~(1u << t);
+}
+
+static void gen_kernel_pte(struct call *c)
+{
+	u32 t = pick_top(), va = KBASE + 0x1000 * rn(KPAGES);
+	umbra_pte_t v = gen_pte();
+
+	call_init_pt(c, UMBRA_HC_SET_PTE, "set_pte kernel");
+	set_args(c, M.tops[t], va, v);
+	*ent(M.kleaf, (va >> 12) & (UMBRA_PT_ENTRIES - 1)) = v;
+	batch_dep_add((u32)(uintptr_t)ent(M.kleaf, (va >> 12) & (UMBRA_PT_ENTRIES - 1)));
+}
+
+/* Page 0 or an identity page that nothing uses: shared by every top. */
+static void gen_ids_pte(struct call *c)
+{
+	u32 t = pick_top(), va = chance(25) && !(fz_skip & SKIP_LDT) ? 0 : IDS + 0x1000 * rn(NIDS);
+	umbra_pte_t v = chance(40) && va ? (umbra_pte_t)(va | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A |
+						    UMBRA_PTE_D) : gen_pte();
+
+	call_init_pt(c, UMBRA_HC_SET_PTE, "set_pte ids");
+	set_args(c, M.tops[t], va, v);
+	*leaf_slot(M.tops[t], va) = v;
+	batch_dep_add((u32)(uintptr_t)leaf_slot(M.tops[t], va));
+	c->stale_or = ALL_TOPS & ~(1u << t);
+}
+
+/* Tables that are not there: UMBRA_EINVAL, nothing stored. */
+static void gen_einval_pte(struct call *c)
+{
+	static const u32 vas[] = { 0x90000000u, 0x90001234u, SWBASE - 1, SWBASE - 0x1000, 0xa0000000u };
+	umbra_pte_t v = gen_pte(), *d;
+	u32 top, va;
+
+	call_init_pt(c, UMBRA_HC_SET_PTE, "set_pte absent");
+	c->expect = UMBRA_EINVAL;
+	if (chance(50)) {
+		/* A "top-level table" that is all zeroes. */
+		top = ZPAGE + (UMBRA_PAE ? 32 * rn(128) : 0);
+		va = boundary32();
+		if (va >= SWBASE)
+			va = SWBASE - 1 - rn(0x1000);
+		set_args(c, top, va, v);
+		return;
+	}
+	top = M.tops[pick_top()];
+	va = PICK(vas);
+	set_args(c, top, va, v);
+#if UMBRA_PAE
+	batch_dep_add(top + 8 * (va >> 30));
+#endif
+	d = dir_slot(top, va);
+	if (d)
+		batch_dep_add((u32)(uintptr_t)d);
+	if (d && (*d & UMBRA_PTE_P)) {
+		c->expect = 0;
+		*ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)) = v;
+		batch_dep_add((u32)(uintptr_t)ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)));
+	}
+}
+
+/* A directory entry value for the slot of va in top t. */
+static umbra_pte_t gen_dir_value(u32 t, u32 va)
+{
+	if (chance(15))
+		return boundary32() & ~1u;
+	if (va == SELFVA)	/* skip=selfw: read-only, so that nothing writes through it */
+		return (fz_skip & SKIP_SELF) ? 0 : self_dir(t) | (dir_flags() &
+			~(umbra_pte_t)((fz_skip & SKIP_SELFW) ? UMBRA_PTE_W : 0));
+	/* Never ZPAGE: a SET_PTE through it would store into it. */
+	return (chance(40) ? M.lt[rn(NLT)] : M.winleaf[t]) | dir_flags();
+}
+
+/* The directory entry for WIN, WIN2 or the self-map slot, announced. */
+static void gen_dir(struct call *c)
+{
+	static const u32 slots[] = { WIN, WIN, WIN2, WIN2, SELFVA };
+	u32 t = pick_top(), top = M.tops[t], va = PICK(slots);
+	umbra_pte_t *d = dir_slot(top, va), v = gen_dir_value(t, va);
+
+#if UMBRA_PAE
+	call_init_pt(c, UMBRA_HC_SET_PMD, "set_pmd");
+	set_args(c, top, va + (chance(20) ? rn(DIRSPAN) : 0), v);
+	batch_dep_add(top + 8);
+	if (!d) {
+		c->expect = UMBRA_EINVAL;
+		return;
+	}
+#else
+	call_init_pt(c, UMBRA_HC_SET_PGD, "set_pgd");
+	set_args(c, top, va >> 22, v);
+#endif
+	if (!batch_dep_free((u32)(uintptr_t)d)) {
+		gen_kernel_pte(c);
+		return;
+	}
+	*d = v;
+	batch_dep_add((u32)(uintptr_t)d);
+	if (va != SELFVA && has_self(t))
+		c->stale_or = 1u << t;
+}
+
+/* Top-level entries: PAE's PDPT entries 1 and 2 may change; the rest are re-announced. */
+static void gen_pgd(struct call *c)
+{
+	u32 t = pick_top(), top = M.tops[t];
+#if UMBRA_PAE
+	u32 i = rn(4);
+	umbra_pte_t *e = ent(top, i), v = *e;
+
+	if (i == 1 || i == 2) {
+		if (chance(25))
+			v = boundary32() & ~1u;		/* not present */
+		else
+			v = pd_of[t][i] | UMBRA_PTE_P | (rnd() & (PWT | PCD | AVAIL));
+	}
+	call_init_pt(c, UMBRA_HC_SET_PGD, "set_pgd top");
+	set_args(c, top, i, v);
+	if (!batch_dep_free((u32)(uintptr_t)e)) {
+		gen_kernel_pte(c);
+		return;
+	}
+	*e = v;
+	batch_dep_add((u32)(uintptr_t)e);
+#else
+	static const u32 same[] = { 0, 1, 2, 3, KBASE >> 22 };
+	u32 i = PICK(same);
+
+	call_init_pt(c, UMBRA_HC_SET_PGD, "set_pgd same");
+	set_args(c, top, i, *ent(top, i));
+#endif
+}
+
+/* Written behind the hypervisor's back, then a flush that covers it. */
+static void gen_silent(struct call *c)
+{
+	u32 t = chance(80) ? M.cur : rn(NTOPS), top = M.tops[t];
+	int is_cur = t == M.cur;
+
+	call_init_pt(c, UMBRA_HC_FLUSH_TLB, "silent+flush");
+	switch (rn(3)) {
+	case 0: {	/* a window leaf entry */
+		u32 va = (chance(75) ? WIN : WIN2) + 0x1000 * rn(WPAGES);
+		umbra_pte_t *l = leaf_slot(top, va), *d = dir_slot(top, va);
+		u32 others;
+
+		if (!l || !batch_dep_free((u32)(uintptr_t)l)) {
+			gen_win_pte(c);
+			return;
+		}
+		*l = gen_pte();
+		others = tops_linking(ADDR(*d));
+		if (is_cur && chance(85)) {
+			c->a[0] = UMBRA_FLUSH_ONE, c->a[1] = va + rn(0x1000);
+			c->stale_or = others & ~(1u << t);
+		} else if (chance(50)) {
+			c->a[0] = UMBRA_FLUSH_USER;
+			c->stale_and = ~(1u << 31);
+			c->stale_or = others & ~(1u << M.cur);
+		} else {
+			c->a[0] = UMBRA_FLUSH_ALL;
+			c->stale_and = 0;
+		}
+		break;
+	}
+	case 1: {	/* a kernel leaf entry: one flush in any top reaches them all */
+		u32 va = KBASE + 0x1000 * rn(KPAGES);
+		umbra_pte_t *l = ent(M.kleaf, (va >> 12) & (UMBRA_PT_ENTRIES - 1));
+
+		if (!batch_dep_free((u32)(uintptr_t)l)) {
+			gen_kernel_pte(c);
+			return;
+		}
+		*l = gen_pte();
+		c->a[0] = chance(50) ? UMBRA_FLUSH_ONE : UMBRA_FLUSH_ALL;
+		c->a[1] = va;
+		if (c->a[0] == UMBRA_FLUSH_ALL)
+			c->stale_and = 0;
+		break;
+	}
+	default: {	/* a window directory entry */
+		static const u32 slots[] = { WIN, WIN2, SELFVA };
+		u32 va = PICK(slots);
+		umbra_pte_t *d = dir_slot(top, va);
+
+		if (!d || !batch_dep_free((u32)(uintptr_t)d)) {
+			gen_kernel_pte(c);
+			return;
+		}
+		*d = gen_dir_value(t, va);
+		if (is_cur && chance(50)) {
+			c->a[0] = UMBRA_FLUSH_USER;
+			c->stale_and = ~(1u << 31);
+		} else if (chance(50)) {
+			c->a[0] = UMBRA_FLUSH_ALL;
+			c->stale_and = 0;
+		} else {
+			c->a[0] = UMBRA_FLUSH_ONE;	/* not enough: stale until flushed */
+			c->a[1] = va;
+			c->stale_or = 1u << t;
+		}
+		break;
+	}
+	}
+}
+
+void gen_pt_call(struct call *c)
+{
+	unsigned r = rn(100);
+
+	if (r < 30)
+		gen_win_pte(c);
+	else if (r < 43)
+		gen_kernel_pte(c);
+	else if (r < 47)
+		gen_ids_pte(c);
+	else if (r < 55)
+		gen_einval_pte(c);
+	else if (r < 72)
+		gen_dir(c);
+	else if (r < 77)
+		gen_pgd(c);
+	else if (r < 92)
+		gen_silent(c);
+	else {
+#if UMBRA_PAE
+		gen_dir(c);
+#else
+		/* SET_PMD does not exist with 2-level paging: EINVAL whatever the arguments. */
+		call_init_pt(c, UMBRA_HC_SET_PMD, "set_pmd 2-level");
+		c->a[0] = boundary32(), c->a[1] = boundary32();
+		c->a[2] = boundary32(), c->a[3] = boundary32();
+		c->expect = UMBRA_EINVAL;
+#endif
+	}
+}
+
+void apply_pt_call(const struct call *c)
+{
+	(void)c;
+}
+
+/* Before relying on the current top's mappings: flush if it may lag its tables. */
+void ensure_fresh(void)
+{
+	struct call c;
+
+	if (!(M.stale & (1u << M.cur)))
+		return;
+	call_init_pt(&c, UMBRA_HC_FLUSH_TLB, "flush stale");
+	c.a[0] = chance(80) ? UMBRA_FLUSH_USER : UMBRA_FLUSH_ALL;
+	c.stale_and = c.a[0] == UMBRA_FLUSH_ALL ? 0 : ~(1u << 31);
+	do_hcall(&c);
+}
+
