@@ -525,6 +525,25 @@ for _script in ("selftest", "bench"):
                             "script=" + _script, expect=pn_expect("^", _script),
                             reject=[r"^FAIL ", r"PANIC"]))
 
+# selftest again with audit=1: every switch and flush compares the shadows
+# with penumbra's tables, so a page directory freed and reused without
+# RELEASE_PGTABLE, or any change not announced, would kill it.
+CASES.append(Case("penumbra_pv_selftest_audit", [(PENUMBRA, "name=pn mem=64M script=selftest")],
+                  cmdline="exit=qemu audit=1", timeout=240,
+                  expect=pn_expect(r"^\[pn\] ", "selftest") + [r'guest "pn" shut down with exit code 0']))
+
+# The shell, typed at through the console: a pipeline, a program, a file,
+# a command that does not exist, then poweroff.
+CASES.append(Case("penumbra_shell", [(PENUMBRA, "name=pn mem=64M"), (HELLO, "name=hello")],
+                  after=r"\[pn\] \$ ", timeout=120,
+                  keys="echo one two | cat\nls\ncat motd\nnosuch\npoweroff\n",
+                  expect=[r'umbra: console input goes to guest "pn"',
+                          r"^\[pn\] \$ echo one two \| cat$", r"^\[pn\] one two$",
+                          r"^\[pn\] selftest +\d+$", r"^\[pn\] penumbra: a small Unix-like kernel",
+                          r"^\[pn\] \$ nosuch$", r"^\[pn\] sh: nosuch: ",
+                          r"^\[pn\] penumbra: power off, status 0",
+                          r'guest "pn" shut down with exit code 0']))
+
 
 # The in-guest fuzzer (tests/guests/hcfuzz): random hypercalls, page tables,
 # segments, gates, EFLAGS, traps and ring-3 code, each checked against the
