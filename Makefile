@@ -49,7 +49,7 @@ Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
 .PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz clean help \
-	deps deps-build deps-iso deps-boot deps-host deps-bochs
+	deps deps-build deps-iso deps-boot deps-host deps-bochs bench deps-bench
 all: $(B)/umbra.elf $(GUEST_ELFS)
 
 help:
@@ -62,6 +62,7 @@ help:
 	@echo "make test-host    host-side unit tests only"
 	@echo "make test-boot    boot tests only, both formats"
 	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
+	@echo "make bench        penumbra's bench PV and native, both formats: tables, build/bench/"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
 	@echo "make deps         install every Debian package the targets need"
@@ -81,6 +82,8 @@ deps-host:
 	@sh tools/deps.sh host
 deps-bochs:
 	@sh tools/deps.sh bochs
+deps-bench:
+	@sh tools/deps.sh bench
 
 # The tools and flags that build $(B). The file changes only when they do,
 # and every object and link depends on it.
@@ -272,6 +275,12 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
 	$(PYTHON) tests/run.py --no-host --bochs-only
+
+# Instructions and modelled cycles per operation (perf/costs.md), PV against native.
+bench: | deps-build deps-boot deps-bench
+	$(MAKE) PAE=0 all
+	$(MAKE) PAE=1 all
+	$(PYTHON) tools/bench.py --out build/bench
 
 clean:
 	rm -rf build
