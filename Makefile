@@ -21,6 +21,8 @@ NASM	:= nasm
 HOSTCC	?= gcc
 QEMU	?= qemu-system-i386
 PYTHON	?= python3
+# Debian's python3, the one python3-matplotlib (make deps-bench) installs for.
+BENCH_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,$(PYTHON))
 
 SWITCHER_BASE := $(if $(filter 1,$(PAE)),0xffe00000,0xffc00000)
 
@@ -65,7 +67,7 @@ help:
 	@echo "make bench        penumbra's bench PV and native, both formats: tables, build/bench/"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
-	@echo "make deps         install every Debian package the targets need"
+	@echo "make deps         install every Debian package the targets need (but deps-bench)"
 	@echo "make clean        remove build/"
 
 # --- the packages each target needs (tools/deps.sh says which) ---------------
@@ -280,7 +282,7 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 bench: | deps-build deps-boot deps-bench
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
-	$(PYTHON) tools/bench.py --out build/bench
+	$(BENCH_PYTHON) tools/bench.py --out build/bench
 
 clean:
 	rm -rf build

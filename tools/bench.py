@@ -210,12 +210,13 @@ def write_png(path, tables):
         ops = [r["op"] for r in table]
         x = range(len(ops))
         ax.bar([i - 0.2 for i in x], [r["instr_ratio"] for r in table], 0.4, label="instructions")
+        # The whiskers span the ratios at the low and the high costs.
+        spread = [sorted((r["cycles_ratio"], ratio(r["pv_cycles_low"], r["native_cycles_low"]),
+                          ratio(r["pv_cycles_high"], r["native_cycles_high"]))) for r in table]
         ax.bar([i + 0.2 for i in x], [r["cycles_ratio"] for r in table], 0.4,
-               yerr=[[r["cycles_ratio"] - ratio(r["pv_cycles_low"], r["native_cycles_low"])
-                      for r in table],
-                     [max(0, ratio(r["pv_cycles_high"], r["native_cycles_high"]) -
-                          r["cycles_ratio"]) for r in table]],
-               label="modelled cycles (bars: low and high costs)")
+               yerr=[[r["cycles_ratio"] - s[0] for r, s in zip(table, spread)],
+                     [s[2] - r["cycles_ratio"] for r, s in zip(table, spread)]],
+               label="modelled cycles (whiskers: at the low and high costs)")
         ax.axhline(1, color="gray", lw=0.8)
         ax.set_xticks(list(x))
         ax.set_xticklabels(ops, rotation=30, ha="right", fontsize=8)

@@ -46,7 +46,8 @@ group_bochs() {
 	ls /usr/lib/*/bochs/plugins/libbx_term_gui.so >/dev/null 2>&1 || need="$need bochs-term"
 }
 group_bench() {
-	python3 -c 'import matplotlib' >/dev/null 2>&1 || need="$need python3-matplotlib"
+	# For Debian's python3 (the Makefile's BENCH_PYTHON), whatever python3 is first on PATH.
+	[ -d /usr/lib/python3/dist-packages/matplotlib ] || need="$need python3-matplotlib"
 }
 group_host() {
 	check gcc gcc
