@@ -21,6 +21,8 @@ NASM	:= nasm
 HOSTCC	?= gcc
 QEMU	?= qemu-system-i386
 PYTHON	?= python3
+# Debian's python3, the one python3-matplotlib (make deps-bench) installs for.
+BENCH_PYTHON ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,$(PYTHON))
 
 SWITCHER_BASE := $(if $(filter 1,$(PAE)),0xffe00000,0xffc00000)
 
@@ -49,7 +51,7 @@ Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
 .PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz fuzz-guest clean help \
-	deps deps-build deps-iso deps-boot deps-host deps-bochs
+	deps deps-build deps-iso deps-boot deps-host deps-bochs bench deps-bench
 all: $(B)/umbra.elf $(GUEST_ELFS)
 
 help:
@@ -62,11 +64,12 @@ help:
 	@echo "make test-host    host-side unit tests only"
 	@echo "make test-boot    boot tests only, both formats"
 	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
+	@echo "make bench        penumbra's bench PV and native, both formats: tables, build/bench/"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make fuzz-guest   the in-guest ABI fuzzer, FUZZ_OPS ops per format (10000000),"
 	@echo "                  FUZZ_SEED (1), FUZZ_MODE (mixed, ring1, fatal), FUZZ_SKIP"
 	@echo "make debug        QEMU halted with its gdb stub; prints the gdb command"
-	@echo "make deps         install every Debian package the targets need"
+	@echo "make deps         install every Debian package the targets need (but deps-bench)"
 	@echo "make clean        remove build/"
 
 # --- the packages each target needs (tools/deps.sh says which) ---------------
@@ -83,6 +86,8 @@ deps-host:
 	@sh tools/deps.sh host
 deps-bochs:
 	@sh tools/deps.sh bochs
+deps-bench:
+	@sh tools/deps.sh bench
 
 # The tools and flags that build $(B). The file changes only when they do,
 # and every object and link depends on it.
@@ -296,6 +301,12 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
 	$(PYTHON) tests/run.py --no-host --bochs-only
+
+# Instructions and modelled cycles per operation (perf/costs.md), PV against native.
+bench: | deps-build deps-boot deps-bench
+	$(MAKE) PAE=0 all
+	$(MAKE) PAE=1 all
+	$(BENCH_PYTHON) tools/bench.py --out build/bench
 
 clean:
 	rm -rf build

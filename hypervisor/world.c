@@ -206,9 +206,10 @@ static void failsafe(struct guest *g, struct guest_regs *frame)
 /*
  * The counts a guest's benchmarks read from its shared page, as they are
  * when it resumes (a hypercall already counted). Each trip in and out
- * loads CR3 once each way; the GDT, IDT and TSS stay loaded.
+ * loads CR3 twice, the guest's shadow and the hypervisor's own tables; the
+ * GDT, IDT and TSS stay loaded.
  */
-#define CR3_LOADS_PER_SWITCH	1	/* the guest's; the way back loads the hypervisor's */
+#define CR3_LOADS_PER_SWITCH	2
 #define DESC_LOADS_PER_SWITCH	0
 
 static void publish_counters(const struct guest *g, struct umbra_shared *s)

@@ -3,7 +3,7 @@
 
 N counts test cases: each host-side test program (build/host/test_*, whose
 PASS and FAIL lines are its checks), the console-reading checks of
-tests/parse_cases.py, each boot case of tests/cases.py in each paging
+tests/parse_cases.py, the arithmetic of tools/bench.py (tests/bench_cases.py), each boot case of tests/cases.py in each paging
 format, each of its Bochs cases (the ones that need segment limits, which
 QEMU's TCG does not check) in each format, and each test of
 tools/umbra-boot (tests/tool_cases.py) in each format. A case passes when all its checks pass. A failing case prints the
@@ -24,6 +24,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_cases  # noqa: E402
 import bochs  # noqa: E402
 import harness  # noqa: E402
 import parse_cases  # noqa: E402
@@ -77,6 +78,11 @@ def host_job(exe):
 def parse_job():
     """umbra-boot's reading of consoles no real boot prints (tests/parse_cases.py)."""
     return "host/umbraboot_console", parse_cases.run(), None, []
+
+
+def bench_job():
+    """tools/bench.py's parsing and model, on made-up lines (tests/bench_cases.py)."""
+    return "host/bench_model", bench_cases.run(), None, []
 
 
 def boot_job(case, fmt):
@@ -146,6 +152,7 @@ def main():
         jobs += [(host_job, exe) for exe in
                  sorted(glob.glob(os.path.join(harness.ROOT, "build", "host", "test_*")))]
         jobs.append((parse_job,))
+        jobs.append((bench_job,))
     if not args.bochs_only:
         jobs += [(boot_job, c, f) for f in formats for c in CASES if args.k in c.name]
     if not args.no_bochs:

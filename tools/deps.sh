@@ -12,6 +12,7 @@
 #   host   the host-side tests and fuzzer: gcc, clang with libFuzzer's runtime
 #   bochs  Bochs 2.7, which checks segment limits (QEMU's TCG does not), with its
 #          BIOS images and the terminal display (Debian's Bochs has no "nogui")
+#   bench  make bench's chart: python3-matplotlib (not part of the default set)
 # It uses apt-get, as root or through sudo, and runs `apt-get update` only
 # when the package lists do not know a package yet.
 set -e
@@ -46,6 +47,10 @@ group_bochs() {
 	[ -e /usr/share/vgabios/vgabios.bin ] || need="$need vgabios"
 	ls /usr/lib/*/bochs/plugins/libbx_term_gui.so >/dev/null 2>&1 || need="$need bochs-term"
 }
+group_bench() {
+	# For Debian's python3 (the Makefile's BENCH_PYTHON), whatever python3 is first on PATH.
+	[ -d /usr/lib/python3/dist-packages/matplotlib ] || need="$need python3-matplotlib"
+}
 group_host() {
 	check gcc gcc
 	check clang clang
@@ -56,8 +61,8 @@ group_host() {
 [ $# -gt 0 ] || set -- build iso boot host bochs
 for group; do
 	case $group in
-	build|iso|boot|host|bochs) group_$group ;;
-	*) echo "tools/deps.sh: unknown group '$group' (build, iso, boot, host or bochs)" >&2; exit 2 ;;
+	build|iso|boot|host|bochs|bench) group_$group ;;
+	*) echo "tools/deps.sh: unknown group '$group' (build, iso, boot, host, bochs or bench)" >&2; exit 2 ;;
 	esac
 done
 [ -z "$need" ] && exit 0

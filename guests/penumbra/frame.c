@@ -35,6 +35,14 @@ void frame_init(uint32_t start, uint32_t end)
 	ntotal = nfree;
 }
 
+/* Frames zeroed so far, for counters(). */
+static uint64_t nzeroed;
+
+uint64_t frame_zeroed(void)
+{
+	return nzeroed;
+}
+
 static uint32_t take(void)
 {
 	uint32_t pa = free_head;
@@ -45,6 +53,7 @@ static uint32_t take(void)
 	nfree--;
 	refs[pa / PAGE_SIZE] = 1;
 	memset(P2V(pa), 0, PAGE_SIZE);
+	nzeroed++;
 	return pa;
 }
 

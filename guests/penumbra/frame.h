@@ -23,5 +23,6 @@ void frame_unreserve(uint32_t n);
 uint32_t frame_free_count(void);
 uint32_t frame_total(void);
 uint32_t frame_reserved(void);
+uint64_t frame_zeroed(void);		/* frames zeroed since boot */
 
 #endif

@@ -300,9 +300,11 @@ static long sys_procinfo(struct trapframe *tf)
 
 static long sys_counters(struct trapframe *tf)
 {
-	struct pn_counters c;
+	struct pn_counters c = { 0 };
 
 	mach_counters(&c);
+	trap_counters(&c);
+	c.zeroed_frames = frame_zeroed();
 	return put_user(tf->ebx, &c, sizeof(c));
 }
 

@@ -50,6 +50,21 @@ static void page_fault(struct trapframe *tf)
 				"page fault (unmapped address)", addr);
 }
 
+/* What the trap path did, for counters(): the same on both machines. */
+static struct {
+	uint64_t traps_user, traps_kernel, syscalls, irets_user, irets_kernel, user_faults;
+} count;
+
+void trap_counters(struct pn_counters *c)
+{
+	c->traps_user = count.traps_user;
+	c->traps_kernel = count.traps_kernel;
+	c->syscalls = count.syscalls;
+	c->irets_user = count.irets_user;
+	c->irets_kernel = count.irets_kernel;
+	c->user_faults = count.user_faults;
+}
+
 void trap_resume(struct trapframe *tf);
 
 /* The way back to any frame: pending kills and preemption first, for user mode. */
@@ -61,6 +76,9 @@ void trap_resume(struct trapframe *tf)
 		if (need_resched)
 			yield();
 		mach_pt_commit();
+		count.irets_user++;
+	} else {
+		count.irets_kernel++;
 	}
 	mach_irq_return(tf);
 }
@@ -68,6 +86,13 @@ void trap_resume(struct trapframe *tf)
 void trap(struct trapframe *tf)
 {
 	mach_irq_save();
+	if (tf_from_user(tf)) {
+		count.traps_user++;
+		count.syscalls += tf->vector == VEC_SYSCALL;
+		count.user_faults += tf->vector == VEC_PAGE_FAULT;
+	} else {
+		count.traps_kernel++;
+	}
 	if (tf->vector == VEC_SYSCALL && tf_from_user(tf))
 		syscall(tf);
 	else if (tf->vector >= VEC_IRQ0 && tf->vector < VEC_IRQ0 + 16)

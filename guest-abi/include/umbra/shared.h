@@ -30,7 +30,7 @@ struct umbra_shared {
 	 * did for this guest, counted since the guest started.
 	 */
 	uint64_t hypercalls;	/* hypercalls, each batched call counted too */
-	uint64_t cr3_loads;	/* CR3 loads on the way into the guest (one per entry) */
+	uint64_t cr3_loads;	/* CR3 loads for the guest (two a world switch: in and back) */
 	uint64_t desc_loads;	/* GDT, IDT and TSS loads (none: they stay loaded) */
 	uint64_t shadow_faults;	/* page faults the shadow tables absorbed */
 	uint64_t reflected;	/* exceptions handed to the guest's own handlers */

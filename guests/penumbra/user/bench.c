@@ -1,8 +1,10 @@
 /*
  * bench: lmbench-style costs of the kernel's operations, one line each:
  *   BENCH op=NAME iters=N instr_per_op=X [COUNTER_per_op=X ...]
+ * then BENCHPV (PV only) and BENCHEV lines, op=NAME COUNTER_per_op=X ...
  * The TSC counts instructions under QEMU's -icount shift=0; on umbra the
- * shared page's counters say what the hypervisor did per operation.
+ * shared page's counters say what the hypervisor did per operation, and on
+ * both machines the kernel's own counters what it did itself.
  */
 #include "ulib.h"
 
@@ -29,27 +31,64 @@ static void put_ratio(char *buf, size_t size, const char *name, uint64_t x, uint
 
 /*
  * umbra's console splits lines longer than 159 characters, so the counters
- * are split: the first two on the BENCH line, the rest on a BENCHPV line.
+ * are split: on PV the first two of umbra's on the BENCH line, the rest on
+ * a BENCHPV line; then, on both machines, the kernel's own counts on
+ * BENCHEV lines, a few to a line (tools/bench.py joins them by op=).
  */
+#define LINE_MAX	120
+
+struct counter {
+	const char *name;
+	size_t offset;		/* of a uint64_t in struct pn_counters */
+};
+
+static void report_counters(const char *tag, const char *op, uint32_t iters,
+			    const struct sample *a, const struct sample *b,
+			    const struct counter *list, unsigned n)
+{
+	char line[160], part[64];
+	size_t len = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t x = *(const uint64_t *)((const char *)&a->c + list[i].offset);
+		uint64_t y = *(const uint64_t *)((const char *)&b->c + list[i].offset);
+
+		if (len == 0)
+			len = (size_t)snprintf(line, sizeof(line), "%s op=%s", tag, op);
+		put_ratio(part, sizeof(part), list[i].name, y - x, iters);
+		strlcpy(line + len, part, sizeof(line) - len);
+		len = strlen(line);
+		if (i + 1 == n || len + strlen(part) > LINE_MAX) {
+			printf("%s\n", line);
+			len = 0;
+		}
+	}
+}
+
+#define C(f)	{ #f, offsetof(struct pn_counters, f) }
+
 static void report(const char *op, uint32_t iters, const struct sample *a, const struct sample *b)
 {
-	static const char *const names[] = { "world_switches", "hypercalls", "cr3_loads",
-					     "desc_loads", "shadow_faults", "reflected" };
-	const uint64_t *x = &a->c.world_switches, *y = &b->c.world_switches;
-	char line[2][160], part[64];
+	static const struct counter pv[] = { C(cr3_loads), C(desc_loads), C(shadow_faults),
+					     C(reflected) };
+	static const struct counter own[] = {
+		C(traps_user), C(traps_kernel), C(syscalls), C(irets_user), C(irets_kernel),
+		C(user_faults), C(zeroed_frames), C(own_cr3_loads), C(own_invlpgs), C(own_desc_loads),
+	};
+	char line[160], part[64];
 
-	snprintf(line[0], sizeof(line[0]), "BENCH op=%s iters=%u instr_per_op=%llu", op, iters,
+	snprintf(line, sizeof(line), "BENCH op=%s iters=%u instr_per_op=%llu", op, iters,
 		 (b->tsc - a->tsc) / iters);
-	snprintf(line[1], sizeof(line[1]), "BENCHPV op=%s", op);
-	for (unsigned i = 0; b->c.pv && i < 6; i++) {
-		char *l = line[i >= 2];
-
-		put_ratio(part, sizeof(part), names[i], y[i] - x[i], iters);
-		strlcpy(l + strlen(l), part, sizeof(line[0]) - strlen(l));
+	if (b->c.pv) {
+		put_ratio(part, sizeof(part), "world_switches", b->c.world_switches - a->c.world_switches, iters);
+		strlcpy(line + strlen(line), part, sizeof(line) - strlen(line));
+		put_ratio(part, sizeof(part), "hypercalls", b->c.hypercalls - a->c.hypercalls, iters);
+		strlcpy(line + strlen(line), part, sizeof(line) - strlen(line));
 	}
-	printf("%s\n", line[0]);
+	printf("%s\n", line);
 	if (b->c.pv)
-		printf("%s\n", line[1]);
+		report_counters("BENCHPV", op, iters, a, b, pv, sizeof(pv) / sizeof(pv[0]));
+	report_counters("BENCHEV", op, iters, a, b, own, sizeof(own) / sizeof(own[0]));
 }
 
 static void null_syscall(uint32_t n)
