@@ -533,14 +533,16 @@ CASES.append(Case("penumbra_pv_selftest_audit", [(PENUMBRA, "name=pn mem=64M scr
                   expect=pn_expect(r"^\[pn\] ", "selftest") + [r'guest "pn" shut down with exit code 0']))
 
 # The shell, typed at through the console: a pipeline, a program, a file,
-# a command that does not exist, then poweroff.
-CASES.append(Case("penumbra_shell", [(PENUMBRA, "name=pn mem=64M"), (HELLO, "name=hello")],
+# a command that does not exist, cat ended by ^D and by ^C, then poweroff.
+CASES.append(Case("penumbra_shell", [(PENUMBRA, "name=pn mem=64M")],
                   after=r"\[pn\] \$ ", timeout=120,
-                  keys="echo one two | cat\nls\ncat motd\nnosuch\npoweroff\n",
+                  keys="\necho one two | cat\nls\ncat motd\nnosuch\ncat\nabc\n\x04cat\n\x03poweroff\n",
                   expect=[r'umbra: console input goes to guest "pn"',
                           r"^\[pn\] \$ echo one two \| cat$", r"^\[pn\] one two$",
                           r"^\[pn\] selftest +\d+$", r"^\[pn\] penumbra: a small Unix-like kernel",
                           r"^\[pn\] \$ nosuch$", r"^\[pn\] sh: nosuch: ",
+                          # cat echoes a line, ends at ^D; the next is ended by ^C
+                          r"^\[pn\] \$ cat\n\[pn\] abc\n\[pn\] abc\n\[pn\] \$ cat\n\[pn\] \^C\n\[pn\] \$ poweroff$",
                           r"^\[pn\] penumbra: power off, status 0",
                           r'guest "pn" shut down with exit code 0']))
 
