@@ -45,6 +45,7 @@ class Boot:
     extra: list = field(default_factory=list)    # more QEMU arguments
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
+    key_interval: float = qemu.KEY_INTERVAL   # seconds between two typed keys
 
 
 @dataclass
@@ -70,6 +71,7 @@ def machine(boot):
                         modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
+                        key_interval=boot.key_interval,
                         extra=boot.extra)
 
 

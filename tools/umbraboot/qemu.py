@@ -29,8 +29,9 @@ class Machine:
     memory: str = "256M"
     accel: str = "tcg"          # "tcg" (instructions counted, deterministic) or "kvm"
     timeout: float = 60.0       # seconds
-    keys: str = ""              # typed on the serial console ...
+    keys: str = ""              # typed on the serial console (a NUL: wait a second) ...
     after: str = ""             # ... once the console shows a line matching this regex
+    key_interval: float = KEY_INTERVAL  # seconds between two keys
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
     qemu: str = "qemu-system-i386"
 
@@ -90,12 +91,14 @@ def run(m, echo: Optional[Callable[[bytes], None]] = None):
             timed_out = True
             break
         if typing and keys and now >= next_key:
+            key = keys.pop(0)
             try:
-                proc.stdin.write(keys.pop(0).encode())
-                proc.stdin.flush()
+                if key != "\0":
+                    proc.stdin.write(key.encode())
+                    proc.stdin.flush()
             except OSError:
                 keys = []
-            next_key = now + KEY_INTERVAL
+            next_key = now + (1.0 if key == "\0" else m.key_interval)
         wait = deadline - now
         if typing and keys:
             wait = min(wait, max(0.0, next_key - now))
