@@ -448,16 +448,22 @@ static bool valid_top(const struct guest *g, gpa_t cr3)
 	       g->mem_bytes - cr3 >= size;
 }
 
+/* The top-level table a call names, checked; false once the guest is killed. */
+static bool named_top_ok(struct guest *g, const char *who, gpa_t cr3)
+{
+	if (valid_top(g, cr3))
+		return true;
+	guest_kill(g, "%s: 0x%x is not a %s top-level table inside guest memory", who, cr3, F->name);
+	return false;
+}
+
 s32 shadow_new_pgtable(struct guest *g, gpa_t cr3)
 {
 	struct shadow *s = &g->shadow;
 	struct shadow_top *t;
 
-	if (!valid_top(g, cr3)) {
-		guest_kill(g, "new_pgtable: 0x%x is not a %s top-level table inside guest memory",
-			   cr3, F->name);
+	if (!named_top_ok(g, "new_pgtable", cr3))
 		return UMBRA_EINVAL;
-	}
 	if (s->linear) {
 		klog(LOG_DEBUG, "umbra: guest \"%s\": page table 0x%x ends the linear boot mapping\n",
 		     g->name, cr3);
@@ -487,11 +493,8 @@ s32 shadow_release(struct guest *g, gpa_t cr3)
 	struct shadow *s = &g->shadow;
 	struct shadow_top *t;
 
-	if (!valid_top(g, cr3)) {
-		guest_kill(g, "release_pgtable: 0x%x is not a %s top-level table inside guest memory",
-			   cr3, F->name);
+	if (!named_top_ok(g, "release_pgtable", cr3))
 		return UMBRA_EINVAL;
-	}
 	t = s->linear ? NULL : find_top(s, cr3);
 	if (t == s->cur)
 		return UMBRA_EINVAL;
