@@ -14,7 +14,8 @@
  *
  * Nothing typed is lost while the guest with focus is not reading: it
  * waits in the guest's buffer. What overflows the buffer is dropped and
- * counted, and the console says so once per overflow.
+ * counted; the console says so when it starts, and how much when the
+ * guest reads again.
  */
 #include "console_in.h"
 #include "console.h"
@@ -64,10 +65,6 @@ static void to_guest(struct guest *g, u8 c)
 				"what is typed now is dropped\n", g->name);
 		return;
 	}
-	if (g->in_dropped) {
-		kprintf("umbra: guest \"%s\": %u typed bytes were dropped\n", g->name, g->in_dropped);
-		g->in_dropped = 0;
-	}
 	g->in_buf[(g->in_head + g->in_len++) % CONSOLE_IN_BUF] = c;
 	raise_irq(g, UMBRA_IRQ_CONSOLE);
 }
@@ -110,6 +107,11 @@ s32 console_in_read(struct guest *g, gva_t buf, u32 size)
 
 	if (size > CONSOLE_READ_MAX)
 		guest_kill(g, "console_read: size %u exceeds %u", size, CONSOLE_READ_MAX);
+	if (g->in_dropped && size) {
+		kprintf("umbra: guest \"%s\": %u typed bytes were dropped while it did not read\n",
+			g->name, g->in_dropped);
+		g->in_dropped = 0;
+	}
 	if (!g->in_reader) {
 		g->in_reader = true;
 		if (focus == NO_FOCUS && !moved_by_hand) {

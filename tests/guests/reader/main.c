@@ -2,8 +2,9 @@
  * Console input: the guest reads what is typed for it (UMBRA_HC_CONSOLE_READ,
  * woken by virtual interrupt UMBRA_IRQ_CONSOLE) and echoes each line back
  * as "[name] got: LINE", until it reads the line "quit". With lazy_ms=N it
- * spins N ms of TSC time after saying it is ready before it reads anything,
- * so that what is typed meanwhile piles up in the hypervisor's buffer.
+ * spins N ms of TSC time after saying it is ready, so that what is typed
+ * meanwhile piles up in the hypervisor's buffer, then reads once, says how
+ * much it got, and ends.
  */
 #include <umbra/kernel.h>
 
@@ -33,9 +34,18 @@ int guest_main(const struct umbra_boot_info *bi)
 		       (void (*)(void))umbra_trap_stub(UMBRA_IRQ_VECTOR(UMBRA_IRQ_TIMER)), UMBRA_GATE_INTR, 1);
 	console_read(buf, 0);		/* says this guest reads input */
 	umbra_printf("%s: ready\n", bi->name);
-	for (uint64_t until = umbra_rdtsc() + (uint64_t)umbra_arg_u32(bi, "lazy_ms", 0) *
-			      umbra_shared.tsc_khz; umbra_rdtsc() < until;)
-		;
+	if (umbra_arg_u32(bi, "lazy_ms", 0)) {
+		uint64_t until = umbra_rdtsc() + (uint64_t)umbra_arg_u32(bi, "lazy_ms", 0) *
+				 umbra_shared.tsc_khz;
+		long got = 0, n;
+
+		while (umbra_rdtsc() < until)
+			;
+		while ((n = console_read(line, sizeof(line))) > 0)
+			got += n;
+		umbra_printf("%s: read %ld bytes\n", bi->name, got);
+		return 0;
+	}
 	for (;;) {
 		long n;
 
