@@ -39,6 +39,21 @@ static u32 pick_top(void)
 	return chance(50) ? M.cur : rn(NTOPS);
 }
 
+/*
+ * The tops whose shadow of leaf table L an announcement for one address
+ * of top t leaves behind: every other top linking L, and t itself if it
+ * links L at both window slots (the other address is an alias, and
+ * SET_PTE and FLUSH_ONE, like invlpg, reach only the address named).
+ */
+static u32 left_stale(u32 L, u32 t)
+{
+	umbra_pte_t *a = dir_slot(M.tops[t], WIN), *b = dir_slot(M.tops[t], WIN2);
+	int aliased = a && b && (*a & UMBRA_PTE_P) && (*b & UMBRA_PTE_P) && ADDR(*a) == L &&
+		      ADDR(*b) == L;
+
+	return tops_linking(L) & (aliased ? ~0u : ~(1u << t));
+}
+
 /* SET_PTE for a window page of top t: stored if the leaf table is linked, else EINVAL. */
 static void gen_win_pte(struct call *c)
 {
@@ -59,7 +74,7 @@ static void gen_win_pte(struct call *c)
 	}
 	*ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)) = v;
 	batch_dep_add((u32)(uintptr_t)ent(ADDR(*d), (va >> 12) & (UMBRA_PT_ENTRIES - 1)));
-	c->stale_or = tops_linking(ADDR(*d)) & ~(1u << t);
+	c->stale_or = left_stale(ADDR(*d), t);
 }
 
 static void gen_kernel_pte(struct call *c)
@@ -214,7 +229,7 @@ static void gen_silent(struct call *c)
 		others = tops_linking(ADDR(*d));
 		if (is_cur && chance(85)) {
 			c->a[0] = UMBRA_FLUSH_ONE, c->a[1] = va + rn(0x1000);
-			c->stale_or = others & ~(1u << t);
+			c->stale_or = left_stale(ADDR(*d), t);
 		} else if (chance(50)) {
 			c->a[0] = UMBRA_FLUSH_USER;
 			c->stale_and = ~(1u << 31);
