@@ -135,7 +135,6 @@ struct guest {
 	char reason[256];
 
 	u64 world_switches;
-	u64 hypercalls;		/* traps for a hypercall */
 	u64 calls;		/* calls, the entries of batches each counted */
 	u64 exits[EXIT_REASONS];
 	u32 hcalls[UMBRA_HC_COUNT];

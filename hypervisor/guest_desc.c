@@ -136,33 +136,43 @@ static bool linear_stack_ok(const struct guest *g, u32 esp, u32 pages)
 	return bottom >= PAGE_SIZE && top <= g->mem_bytes;
 }
 
-s32 hc_set_stack(struct guest *g, const u32 a[4])
+/*
+ * Check and record a kernel stack; true if it was good (else the guest is
+ * killed). The caller sees that it is mapped: SET_STACK at once, SWITCH
+ * in the table it switches to.
+ */
+bool guest_stack_set(struct guest *g, u32 ss, u32 esp, u32 pages)
 {
-	u32 ss = a[0], esp = a[1], pages = a[2];
-
 	if (ss != UMBRA_KERNEL_DS) {
 		guest_kill(g, "set_stack: segment 0x%x is not the ring-1 data segment 0x%x",
 			   ss, UMBRA_KERNEL_DS);
-		return UMBRA_EINVAL;
+		return false;
 	}
 	if (pages < 1 || pages > 2) {
 		guest_kill(g, "set_stack: %u pages (must be 1 or 2)", pages);
-		return UMBRA_EINVAL;
+		return false;
 	}
 	if (esp < pages * PAGE_SIZE || esp > SWITCHER_BASE) {
 		guest_kill(g, "set_stack: stack top 0x%x outside the guest's address space", esp);
-		return UMBRA_EINVAL;
+		return false;
 	}
 	if (g->shadow.linear && !linear_stack_ok(g, esp, pages)) {
 		guest_kill(g, "set_stack: stack 0x%x-0x%x is not in guest memory (0x1000-0x%x) "
 			   "while the linear boot mapping is in use", esp - pages * PAGE_SIZE, esp,
 			   g->mem_bytes);
-		return UMBRA_EINVAL;
+		return false;
 	}
 	g->ss1 = ss;
 	g->esp1 = esp;
 	g->stack_pages = pages;
 	load_stack(g);
+	return true;
+}
+
+s32 hc_set_stack(struct guest *g, const u32 a[4])
+{
+	if (!guest_stack_set(g, a[0], a[1], a[2]))
+		return UMBRA_EINVAL;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }
 
@@ -281,6 +291,7 @@ s32 hc_set_shared(struct guest *g, const u32 a[4])
 	s->irq_pending = 0;
 	s->cr2 = 0;
 	s->tsc_khz = tsc_khz;
+	s->desc_loads = 0;	/* the GDT, IDT and TSS stay loaded across world switches */
 	s->world_switches = g->world_switches;
 	if (g == current_guest)
 		guest_desc_load(g);

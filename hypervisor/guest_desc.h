@@ -13,6 +13,7 @@
 s32 hc_set_trap(struct guest *g, const u32 a[4]);
 s32 hc_set_shared(struct guest *g, const u32 a[4]);
 s32 hc_set_stack(struct guest *g, const u32 a[4]);
+bool guest_stack_set(struct guest *g, u32 ss, u32 esp, u32 pages);
 s32 hc_set_tls(struct guest *g, const u32 a[4]);
 
 /* Install g's gates, TLS entries and kernel stack in the Switcher's tables. */

@@ -120,6 +120,19 @@ static s32 hc_release_pgtable(struct guest *g, const u32 a[4])
 	return shadow_release(g, a[0]);
 }
 
+static s32 hc_update_range(struct guest *g, const u32 a[4])
+{
+	return shadow_update_range(g, a[0], a[1], a[2]);
+}
+
+/* NEW_PGTABLE and SET_STACK as one: the stack is pinned once, in the new table. */
+static s32 hc_switch(struct guest *g, const u32 a[4])
+{
+	if (a[1] && !guest_stack_set(g, UMBRA_KERNEL_DS, a[1], a[2]))
+		return UMBRA_EINVAL;
+	return shadow_new_pgtable(g, a[0]);
+}
+
 static s32 hc_console_read(struct guest *g, const u32 a[4])
 {
 	return console_in_read(g, a[0], a[1]);
@@ -156,6 +169,8 @@ static const struct hcall hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_MULTICALL] = { "multicall", NULL, false },
 	[UMBRA_HC_RELEASE_PGTABLE] = { "release_pgtable", hc_release_pgtable, true },
 	[UMBRA_HC_CONSOLE_READ] = { "console_read", hc_console_read, true },
+	[UMBRA_HC_UPDATE_RANGE] = { "update_range", hc_update_range, true },
+	[UMBRA_HC_SWITCH] = { "switch", hc_switch, true },
 };
 
 static const struct hcall *lookup(u32 nr)
@@ -255,7 +270,6 @@ void hypercall(struct guest *g, struct guest_regs *r)
 	u64 start = rdtsc();
 	u32 nr = r->eax;
 
-	g->hypercalls++;
 	if (!h)
 		guest_kill(g, "unknown hypercall %u", nr);
 	g->hcalls[nr]++;

@@ -243,7 +243,8 @@ u32 shadow_cr3(const struct guest *g)
 	return g->shadow.cur->top << PAGE_SHIFT;
 }
 
-static pte_t make_spte(const struct guest *g, pte_t gpte, bool write, bool user)
+static inline __attribute__((always_inline)) pte_t make_spte(const struct guest *g, pte_t gpte,
+								 bool write, bool user)
 {
 	mfn_t m = guest_p2m(g, (pfn_t)(pte_addr(F, gpte) >> PAGE_SHIFT));
 	pte_t s = ((pte_t)m << PAGE_SHIFT) | PTE_P | PTE_A | PTE_D | (gpte & (PTE_PWT | PTE_PCD));
@@ -571,6 +572,92 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 	}
 	if (!touches_stack(g, ALIGN_DOWN((u64)va, pt_span(F, level)),
 			   ALIGN_DOWN((u64)va, pt_span(F, level)) + pt_span(F, level)))
+		return 0;
+	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+/*
+ * Bring one shadow leaf table in line with the guest's leaf table, entries
+ * [first, end): an entry with P and A is checked and shadowed (as a fault
+ * would, but without one), any other entry dropped. `w` is the walk down
+ * to the leaf table, for its address and the permissions above it.
+ */
+static bool resync_leaf(struct guest *g, gva_t span, const struct gwalk *w, void *table,
+			unsigned first, unsigned end)
+{
+	const void *gtable = guest_phys_ptr(g, pte_addr(F, w->e[LEAF - 1]));
+	const mfn_t *p2m_dir = mfn_to_virt(g->p2m_dir);
+	u32 allow = PTE_P | PTE_A | PTE_D | PTE_PWT | PTE_PCD | (w->user ? PTE_U : 0);
+	u32 write = w->write ? PTE_W : 0;
+
+	for (unsigned i = first; i < end; i++) {
+		pte_t e = pte_get(F, gtable, i), spte = 0;
+		u32 pfn = (u32)(pte_addr(F, e) >> PAGE_SHIFT);
+
+		if ((e & (PTE_P | PTE_A)) == (PTE_P | PTE_A)) {
+			const mfn_t *p2m;
+			u32 flags = (u32)e;
+
+			if (__builtin_expect(!guest_entry_valid(g, LEAF, e), 0)) {
+				guest_entry_check(g, "update_range", LEAF,
+						  span + (i << F->level[LEAF].shift), e);
+				return false;
+			}
+			p2m = mfn_to_virt(p2m_dir[pfn / P2M_PER_PAGE]);
+			/* Writable only once dirty (invariant 1): W is kept only beside D. */
+			flags = (flags & allow) | (PTE_P | PTE_A | PTE_D) |
+				(flags & write & (u32)((flags & PTE_D) >> (6 - 1)));
+			spte = ((pte_t)p2m[pfn % P2M_PER_PAGE] << PAGE_SHIFT) | flags;
+		}
+		pte_set(F, table, i, spte);
+	}
+	return true;
+}
+
+/*
+ * UPDATE_RANGE: the guest rewrote the leaf entries of [va, va + pages
+ * pages) in table cr3 itself, and says so once. Only leaf tables a shadow
+ * was built from are read; a span without one costs one lookup, since
+ * nothing was made from it that could now be stale.
+ */
+s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
+{
+	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
+	struct shadow_top *t;
+
+	if (va % PAGE_SIZE || pages < 1 || pages > UMBRA_RANGE_MAX) {
+		guest_kill(g, "update_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			   va, pages, UMBRA_RANGE_MAX);
+		return UMBRA_EINVAL;
+	}
+	if (end > F->switcher_base) {
+		guest_kill(g, "update_range: 0x%x + %u pages reaches into the Switcher region", va, pages);
+		return UMBRA_EINVAL;
+	}
+	if (!named_top_ok(g, "update_range", cr3))
+		return UMBRA_EINVAL;
+	if (g->shadow.linear)
+		return 0;
+	t = find_top(&g->shadow, cr3);
+	for (u64 at = va; at < end; at = ALIGN_DOWN(at, span) + span) {
+		struct shadow_top *owner = is_kernel(g, (u32)at) ? g->shadow.cur : t;
+		void *table = owner ? leaf_table(g, owner, (u32)at, false) : NULL;
+		u64 stop = MIN(end, ALIGN_DOWN(at, span) + span);
+		struct gwalk w;
+		int r;
+
+		if (!table)
+			continue;
+		r = guest_walk(g, "update_range", cr3, (u32)at, LEAF, &w);
+		if (r < 0)
+			return UMBRA_EINVAL;
+		if (r < (int)LEAF)
+			continue;	/* unlinked without a word: as stale as a TLB until a flush */
+		if (!resync_leaf(g, (u32)ALIGN_DOWN(at, span), &w, table, pt_index(F, LEAF, (u32)at),
+				 pt_index(F, LEAF, (u32)(stop - 1)) + 1))
+			return UMBRA_EINVAL;
+	}
+	if (!touches_stack(g, va, end))
 		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
 }

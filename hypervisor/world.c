@@ -101,18 +101,22 @@ static bool data_ok(u32 sel)
  * code and stack pair, eip inside the common limit, and data selectors
  * that are null or one of the two data segments with an RPL they allow.
  */
-#define FIXED_DATA_OK	(0xfull | (3ull << (UMBRA_KERNEL_DS & ~3)) | (0xfull << (UMBRA_USER_DS & ~3)))
+static const u32 fixed_data_ok[2] = {
+	0xfu,					/* 0-3: null */
+	(3u << (UMBRA_KERNEL_DS & 0x1c)) |	/* 0x20, 0x21 */
+	(0xfu << (UMBRA_USER_DS & 0x1c)),	/* 0x30-0x33 */
+};
 
 static bool fixed_data(u32 sel)
 {
-	return sel < 64 && ((FIXED_DATA_OK >> sel) & 1);
+	return sel < 64 && ((fixed_data_ok[sel >> 5] >> (sel & 31)) & 1);
 }
 
 static bool fixed_frame(const struct guest_regs *r)
 {
 	return ((r->cs == UMBRA_KERNEL_CS && r->ss == UMBRA_KERNEL_DS) ||
 		(r->cs == UMBRA_USER_CS && r->ss == UMBRA_USER_DS)) &&
-	       r->eip <= SWITCHER_BASE - 1 && fixed_data(r->ds) && fixed_data(r->es) &&
+	       r->eip < SWITCHER_BASE && fixed_data(r->ds) && fixed_data(r->es) &&
 	       fixed_data(r->fs) && fixed_data(r->gs);
 }
 
@@ -157,9 +161,9 @@ u32 world_eflags(u32 eflags)
 void world_prepare(struct guest *g, struct guest_regs *r)
 {
 	r->eflags = world_eflags(r->eflags);
-	if (!fixed_frame(r))
+	if (__builtin_expect(!fixed_frame(r), 0))
 		check_frame(g, r);
-	if (g->failsafe_test)
+	if (__builtin_expect(g->failsafe_test, 0))
 		break_frame(g, r);
 }
 
@@ -217,7 +221,8 @@ static void publish_counters(const struct guest *g, struct umbra_shared *s)
 	s->world_switches = g->world_switches;
 	s->hypercalls = g->calls;
 	s->cr3_loads = g->world_switches * CR3_LOADS_PER_SWITCH;
-	s->desc_loads = g->world_switches * DESC_LOADS_PER_SWITCH;
+	if (DESC_LOADS_PER_SWITCH)
+		s->desc_loads = g->world_switches * DESC_LOADS_PER_SWITCH;
 	s->shadow_faults = g->shadow.faults;
 	s->reflected = g->exits[EXIT_REFLECTED];
 }

@@ -202,6 +202,11 @@ BAD_PT = {
     "cr3_outside": r"new_pgtable: 0x1001000 is not a (2-level|PAE) top-level table inside guest memory",
     "console_cross": r"console_write: buffer 0x3ffffff8\+16 is not mapped at 0x40000000",
     "silent_bad_entry": r"page fault: entry 0x1020003 for 0x40000000: frame 0x1020 beyond limit",
+    "range_bad_entry": r"update_range: entry 0x1030021 for 0x40003000: frame 0x1030 beyond limit",
+    "range_switcher": r"update_range: 0xff[bd]fe000 \+ 4 pages reaches into the Switcher region",
+    "range_unaligned": r"update_range: 0x40000008 \+ 1 pages is not a page-aligned range of 1 to 16384",
+    "range_too_long": r"update_range: 0x40000000 \+ 16385 pages is not a page-aligned range",
+    "switch_bad_stack": r"kernel stack page 0x4000f000 is not mapped writable by page table 0x\w+",
 }
 # loglevel=0 keeps only what went wrong and how the run ended; 2 adds the
 # shadow cache's decisions (pagetables switches over 12 tables, 8 cached).
@@ -232,7 +237,10 @@ CASES.append(Case("debug_keys", [(T + "spinner.elf", "name=spin timeout=3000"), 
 CASES.append(Case("ptbench", [(T + "ptbench.elf", "name=ptbench shadows=32")],
                   expect=[r"FIGURE shadow page fault: \d+", r"FIGURE new_pgtable to a cached shadow",
                           r"FIGURE set_pte batched: \d+ instructions per update, \d+ updates",
-                          r"PASS kernel mapping change costs the same with 32 shadows"]))
+                          r"PASS kernel mapping change costs the same with 32 shadows",
+                          r"FIGURE update_range: \d+ instructions per entry remapped",
+                          r"PASS update_range: one call for 1000 entries",
+                          r"FIGURE process switch \(table and kernel stack\): \d+"]))
 
 for _what, _reason in BAD_PT.items():
     CASES.append(Case("bad_pt_" + _what,

@@ -39,6 +39,8 @@ enum umbra_hcall {
 	UMBRA_HC_MULTICALL	= 16,	/* ebx = gva of struct umbra_multicall[], ecx = count */
 	UMBRA_HC_RELEASE_PGTABLE = 17,	/* ebx = gpa of a top-level table no longer in use */
 	UMBRA_HC_CONSOLE_READ	= 18,	/* ebx = gva of a buffer, ecx = its size; bytes read */
+	UMBRA_HC_UPDATE_RANGE	= 19,	/* ebx = top gpa, ecx = va, edx = pages rewritten in place */
+	UMBRA_HC_SWITCH		= 20,	/* ebx = top gpa, ecx = kernel esp (0: keep), edx = pages */
 	UMBRA_HC_COUNT
 };
 
@@ -64,6 +66,12 @@ enum umbra_hcall {
  * read-only to the kernel as well. The hypervisor keeps the guest's
  * accessed and dirty bits true.
  */
+/*
+ * UPDATE_RANGE covers at most this many pages (64 MiB): a longer range is
+ * several calls, which a MULTICALL can carry.
+ */
+#define UMBRA_RANGE_MAX		16384
+
 #define UMBRA_FLUSH_ONE		0	/* the mapping of one address */
 #define UMBRA_FLUSH_USER	1	/* everything below the kernel address */
 #define UMBRA_FLUSH_ALL		2	/* every mapping of every table */

@@ -61,6 +61,18 @@ static inline long umbra_flush(uint32_t kind, uint32_t va)
 	return umbra_hcall(UMBRA_HC_FLUSH_TLB, kind, va, 0, 0);
 }
 
+/* The leaf entries of [va, va + pages pages) in `top` were written in place. */
+static inline long umbra_update_range(uint32_t top, uint32_t va, uint32_t pages)
+{
+	return umbra_hcall(UMBRA_HC_UPDATE_RANGE, top, va, pages, 0);
+}
+
+/* NEW_PGTABLE(top) and, if esp is not 0, SET_STACK(UMBRA_KERNEL_DS, esp, pages). */
+static inline long umbra_switch(uint32_t top, uint32_t esp, uint32_t pages)
+{
+	return umbra_hcall(UMBRA_HC_SWITCH, top, esp, pages, 0);
+}
+
 static inline long umbra_multicall(struct umbra_multicall *calls, uint32_t n)
 {
 	return umbra_hcall(UMBRA_HC_MULTICALL, (uint32_t)(uintptr_t)calls, n, 0, 0);

@@ -27,22 +27,83 @@ static long hcall(uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a
  * The queue of page-table announcements. The guest's own entry is written
  * at once; umbra hears of it when the queue is sent, which the core does
  * before anything runs on the changed table (mach_pt_commit).
+ *
+ * Leaf entries written one after another, as fork, munmap, mmap and exit
+ * write them, are not announced one by one: the queue keeps the run of
+ * pages they fall in and announces it as one UPDATE_RANGE, which umbra
+ * reads from the tables in a loop. Entries in a gap of the run that did
+ * not change are read again, which is harmless.
  */
 #define QUEUE_MAX	512
+#define RUN_GAP		16		/* pages a run may skip and still grow */
 static struct umbra_multicall queue[QUEUE_MAX];
 static unsigned queued;
 
+static struct {
+	uint32_t top, start, pages;	/* pages == 0: no run open */
+} run;
+
+static void queue_call(uint32_t op, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4);
+
+static void close_run(void)
+{
+	if (!run.pages)
+		return;
+	uint32_t pages = run.pages;
+
+	run.pages = 0;
+	queue_call(UMBRA_HC_UPDATE_RANGE, run.top, run.start, pages, 0);
+}
+
+/* Whether the leaf entry for va can join the open run. */
+static bool joins_run(uint32_t top, uint32_t va)
+{
+	uint32_t end = run.start + run.pages * PAGE_SIZE;
+
+	return run.pages && top == run.top && va >= run.start && va < end + RUN_GAP * PAGE_SIZE &&
+	       (va - run.start) / PAGE_SIZE < UMBRA_RANGE_MAX;
+}
+
+static void note_leaf(uint32_t top, uint32_t va)
+{
+	va &= ~(PAGE_SIZE - 1);
+	if (joins_run(top, va)) {
+		uint32_t pages = (va - run.start) / PAGE_SIZE + 1;
+
+		if (pages > run.pages)
+			run.pages = pages;
+		return;
+	}
+	close_run();
+	run.top = top;
+	run.start = va;
+	run.pages = 1;
+}
+
 static void queue_call(uint32_t op, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4)
 {
+	if (op != UMBRA_HC_UPDATE_RANGE)
+		close_run();
 	if (queued == QUEUE_MAX)
 		mach_pt_commit();
 	queue[queued++] = (struct umbra_multicall){ op, { a1, a2, a3, a4 }, 0 };
 }
 
-void mach_pt_commit(void)
+/* One call is made directly: a batch of one costs more than the call. */
+static void __attribute__((noinline)) send_queue(void)
 {
-	if (!queued)
+	long r;
+
+	close_run();
+	if (queued == 1) {
+		const struct umbra_multicall *c = &queue[0];
+
+		queued = 0;
+		r = hcall(c->op, c->args[0], c->args[1], c->args[2], c->args[3]);
+		if (r < 0)
+			panic("pv: call %u (0x%x 0x%x) failed: %ld", c->op, c->args[0], c->args[1], r);
 		return;
+	}
 	hcall(UMBRA_HC_MULTICALL, (uint32_t)queue, queued, 0, 0);
 	for (unsigned i = 0; i < queued; i++)
 		if (queue[i].result < 0)
@@ -51,13 +112,22 @@ void mach_pt_commit(void)
 	queued = 0;
 }
 
+void mach_pt_commit(void)
+{
+	if (queued || run.pages)	/* nothing, on almost every system call */
+		send_queue();
+}
+
 void mach_pte_write(uint32_t top, uint32_t va, unsigned level, void *slot, uint64_t value)
 {
 	const struct pt_level *l = &PT->level[level];
 	uint32_t where = l->hc == UMBRA_HC_SET_PGD ? pt_index(PT, level, va) : va;
 
 	pt_put(PT, slot, 0, value);
-	queue_call(l->hc, top, where, (uint32_t)value, (uint32_t)(value >> 32));
+	if (level == PT_LEAF(PT))
+		note_leaf(top, va);
+	else
+		queue_call(l->hc, top, where, (uint32_t)value, (uint32_t)(value >> 32));
 }
 
 /*
@@ -69,11 +139,10 @@ void mach_pt_release(uint32_t top)
 	queue_call(UMBRA_HC_RELEASE_PGTABLE, top, 0, 0, 0);
 }
 
-/* The table and the kernel stack in one world switch. */
+/* The table and the kernel stack in one call, after what is queued. */
 void mach_switch(uint32_t top, uint32_t kstack_top)
 {
-	queue_call(UMBRA_HC_NEW_PGTABLE, top, 0, 0, 0);
-	queue_call(UMBRA_HC_SET_STACK, UMBRA_KERNEL_DS, kstack_top, 2, 0);
+	queue_call(UMBRA_HC_SWITCH, top, kstack_top, 2, 0);
 	mach_pt_commit();
 }
 

@@ -83,6 +83,21 @@ static void attempt(const char *what)
 		*slot = (mem + 0x20000) | UMBRA_PTE_P | UMBRA_PTE_W;
 		umbra_flush(UMBRA_FLUSH_ONE, VA);
 		(void)*(volatile uint32_t *)VA;
+	} else if (is(what, "range_bad_entry")) {
+		/* Rewritten in place, then announced as a range: checked like SET_PTE. */
+		(void)*(volatile uint32_t *)VA;
+		slot = umbra_pte_slot(top, VA);
+		slot[3] = (mem + 0x30000) | UMBRA_PTE_P | UMBRA_PTE_A;
+		umbra_update_range(top, VA, 8);
+	} else if (is(what, "range_switcher")) {
+		umbra_update_range(top, SWITCHER - 2 * UMBRA_PAGE, 4);
+	} else if (is(what, "range_unaligned")) {
+		umbra_update_range(top, VA + 8, 1);
+	} else if (is(what, "range_too_long")) {
+		umbra_update_range(top, VA, UMBRA_RANGE_MAX + 1);
+	} else if (is(what, "switch_bad_stack")) {
+		/* The stack is checked in the table switched to: VA + 64 KiB is not mapped there. */
+		umbra_switch(top, VA + 0x10000, 1);
 	} else {
 		umbra_fail("bad_pt", "unknown what=%s", what);
 		return;

@@ -14,6 +14,7 @@
 #define KBASE		0xc0000000u
 #define USERVA		0x40000000u
 #define BATCHVA		0x50000000u
+#define RANGEVA		0x60000000u	/* a leaf-table boundary in both formats */
 #define DATA		0x00400000u	/* 4-8 MiB: data pages for the tests */
 #define POOL		0x00800000u	/* 8-15 MiB: page-table pages */
 #define POOL_END	0x00f00000u
@@ -21,6 +22,7 @@
 #define BATCH		1000
 
 static uint32_t mem, top0;
+static char kernel_stack[8192] __attribute__((aligned(4096)));
 static uint32_t fault_cr2, fault_error, faults;
 static int in_user;
 
@@ -234,7 +236,83 @@ static void test_batch(void)
 	umbra_check(right, "every batched mapping reads its page");
 }
 
-static char kernel_stack[8192] __attribute__((aligned(4096)));
+/* Rewrite n leaf entries in place from va on, without a word to the hypervisor. */
+static void rewrite(uint32_t va, unsigned n, uint32_t first_page, uint32_t flags)
+{
+	for (unsigned i = 0; i < n; i++) {
+		umbra_pte_t *e = umbra_pte_slot(top0, va + i * UMBRA_PAGE);
+
+		*e = flags ? page(first_page + i) | flags : 0;
+	}
+}
+
+/* Read n pages from va on; true if page i holds tag + i. */
+static int reads(uint32_t va, unsigned n, uint32_t tag)
+{
+	int right = 1;
+
+	for (unsigned i = 0; i < n; i++)
+		right &= probe_read(va + i * UMBRA_PAGE) == tag + i;
+	return right;
+}
+
+/*
+ * UPDATE_RANGE over 8 pages that straddle two leaf tables: a remap, a
+ * write-protect and a clear, each written in place and announced once.
+ */
+static void test_range(void)
+{
+	uint32_t va = RANGEVA - 4 * UMBRA_PAGE, f;
+	uint64_t sf;
+
+	for (unsigned i = 0; i < 16; i++)
+		*(volatile uint32_t *)page(64 + i) = 0xab000000 + i;
+	for (unsigned i = 0; i < 8; i++)
+		umbra_map(top0, va + i * UMBRA_PAGE, page(64 + i), UMBRA_PTE_P | UMBRA_PTE_W);
+	umbra_check(reads(va, 8, 0xab000000), "range: the first mappings read");
+	rewrite(va, 8, 72, UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A | UMBRA_PTE_D);
+	umbra_check(umbra_update_range(top0, va, 8) == 0, "range: update_range returns 0");
+	sf = umbra_shared.shadow_faults;
+	umbra_check(reads(va, 8, 0xab000008), "range: a remap in place takes effect");
+	umbra_check(umbra_shared.shadow_faults == sf, "range: entries with A set are shadowed at once");
+	rewrite(va, 8, 72, UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D);
+	umbra_update_range(top0, va, 8);
+	f = faults;
+	probe_write(va + 5 * UMBRA_PAGE, 1);
+	umbra_check(expect_fault(f, va + 5 * UMBRA_PAGE, 3) &&
+		    *(volatile uint32_t *)page(77) == 0xab00000d, "range: write-protect takes effect");
+	rewrite(va, 8, 64, UMBRA_PTE_P | UMBRA_PTE_W);
+	umbra_update_range(top0, va, 8);
+	umbra_check(reads(va, 8, 0xab000000), "range: entries without A are brought in on use");
+	umbra_check(umbra_pte(top0, va + 7 * UMBRA_PAGE) & UMBRA_PTE_A, "range: and get A then");
+	rewrite(va, 8, 72, UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A);
+	umbra_update_range(top0, va, 8);
+	probe_write(va + 2 * UMBRA_PAGE, 0xab00000a);
+	umbra_check((umbra_pte(top0, va + 2 * UMBRA_PAGE) & UMBRA_PTE_D) &&
+		    !(umbra_pte(top0, va + 3 * UMBRA_PAGE) & UMBRA_PTE_D),
+		    "range: a clean page stays clean until written, and is dirty after");
+	rewrite(va, 8, 0, 0);
+	umbra_update_range(top0, va, 8);
+	f = faults;
+	probe_read(va + 6 * UMBRA_PAGE);
+	umbra_check(expect_fault(f, va + 6 * UMBRA_PAGE, 0), "range: a clear takes effect");
+	umbra_check(umbra_update_range(top0, 0x70000000, UMBRA_RANGE_MAX) == 0,
+		    "range: a range with no tables is accepted");
+}
+
+/* SWITCH: the table and the stack at once; a stack of 0 keeps the old one. */
+static void test_switch(void)
+{
+	uint32_t top = new_space(), f;
+
+	umbra_check(umbra_switch(top, (uint32_t)kernel_stack + sizeof(kernel_stack), 2) == 0,
+		    "switch: to a new table with the same stack");
+	f = faults;
+	probe_read(USERVA + 0x900000);
+	umbra_check(expect_fault(f, USERVA + 0x900000, 0), "switch: traps still land on the stack");
+	umbra_check(umbra_switch(top0, 0, 0) == 0, "switch: back, keeping the stack");
+	umbra_check(probe_read(KBASE) == 8, "switch: the first table is in use again");
+}
 
 int guest_main(const struct umbra_boot_info *bi)
 {
@@ -250,5 +328,7 @@ int guest_main(const struct umbra_boot_info *bi)
 	test_many_spaces();
 	test_flush();
 	test_batch();
+	test_range();
+	test_switch();
 	return 0;
 }

@@ -12,6 +12,12 @@
  *   kernel mapping change    set_pte on a kernel address, with 1 and then
  *                            32 cached top levels: shared kernel leaf tables
  *                            should make the two equal
+ *   update_range             1000 shadowed entries rewritten in place (a
+ *                            remap with A set, a write-protect as fork
+ *                            does, a clear as munmap does), then one call;
+ *                            the guest's own stores included
+ *   process switch           new_pgtable and set_stack as two calls, as
+ *                            one multicall, and as one switch call
  */
 #include <umbra/kernel.h>
 #include <umbra/paging.h>
@@ -104,6 +110,73 @@ static void bench_set_pte(void)
 		     batched, N / (sw ? sw : 1));
 }
 
+/*
+ * Rewrite the N entries from VA on in place, then announce them in one
+ * call; the call's cost per entry (the guest's own stores are apart).
+ */
+static uint64_t range_rewrite(uint32_t flags, uint32_t base)
+{
+	uint64_t calls;
+	uint64_t t;
+
+	for (uint32_t i = 0; i < N; i++)
+		*umbra_pte_slot(tops[0], VA + i * UMBRA_PAGE) =
+			flags ? (base + (i % 256) * UMBRA_PAGE) | flags : 0;
+	calls = umbra_shared.hypercalls;
+	start();
+	umbra_update_range(tops[0], VA, N);
+	t = per_op(N);
+	umbra_check(umbra_shared.hypercalls - calls == 1, "update_range: one call for 1000 entries");
+	return t;
+}
+
+static void bench_range(void)
+{
+	volatile uint32_t sink = 0;
+	uint64_t remap, protect, clear;
+
+	for (uint32_t i = 0; i < N; i++)	/* shadowed, so there is work to do */
+		sink += *(volatile uint32_t *)(VA + i * UMBRA_PAGE);
+	remap = range_rewrite(RWAD, 0x500000);
+	protect = range_rewrite(UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D, 0x500000);
+	clear = range_rewrite(0, 0);
+	umbra_printf("FIGURE update_range: %llu instructions per entry remapped, %llu write-protected, "
+		     "%llu cleared\n", remap, protect, clear);
+	(void)sink;
+}
+
+static char kernel_stack[8192] __attribute__((aligned(4096)));
+#define STACK_TOP	((uint32_t)kernel_stack + sizeof(kernel_stack))
+
+static void bench_process_switch(void)
+{
+	struct umbra_multicall mc[2] = {
+		{ UMBRA_HC_NEW_PGTABLE, { 0 }, 0 },
+		{ UMBRA_HC_SET_STACK, { UMBRA_KERNEL_DS, STACK_TOP, 2, 0 }, 0 },
+	};
+	uint64_t two, batch, one;
+
+	start();
+	for (uint32_t i = 0; i < N; i++) {
+		umbra_new_pgtable(tops[i & 1]);
+		umbra_set_stack(STACK_TOP, 2);
+	}
+	two = per_op(N);
+	start();
+	for (uint32_t i = 0; i < N; i++) {
+		mc[0].args[0] = tops[i & 1];
+		umbra_multicall(mc, 2);
+	}
+	batch = per_op(N);
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_switch(tops[i & 1], STACK_TOP, 2);
+	one = per_op(N);
+	umbra_switch(tops[0], 0, 0);
+	umbra_printf("FIGURE process switch (table and kernel stack): %llu instructions as two calls, "
+		     "%llu as one multicall, %llu as one switch call\n", two, batch, one);
+}
+
 static uint64_t kernel_change(void)
 {
 	start();
@@ -130,13 +203,11 @@ static void bench_kernel_change(void)
 	umbra_check(many <= one + one / 10, "kernel mapping change costs the same with 32 shadows");
 }
 
-static char kernel_stack[8192] __attribute__((aligned(4096)));
-
 int guest_main(const struct umbra_boot_info *bi)
 {
 	mem = bi->mem_bytes;
 	umbra_shared_init(KBASE, 0);
-	umbra_set_stack((uint32_t)kernel_stack + sizeof(kernel_stack), 2);
+	umbra_set_stack(STACK_TOP, 2);
 	umbra_pt_pool(POOL, POOL_END);
 	tops[0] = umbra_pt_new_top();
 	umbra_batch_begin();
@@ -151,5 +222,7 @@ int guest_main(const struct umbra_boot_info *bi)
 	bench_switch();
 	bench_set_pte();
 	bench_kernel_change();
+	bench_range();
+	bench_process_switch();
 	return 0;
 }
