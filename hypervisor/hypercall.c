@@ -125,6 +125,11 @@ static s32 hc_update_range(struct guest *g, const u32 a[4])
 	return shadow_update_range(g, a[0], a[1], a[2]);
 }
 
+static s32 hc_protect_range(struct guest *g, const u32 a[4])
+{
+	return shadow_protect_range(g, a[0], a[1], a[2], a[3]);
+}
+
 /* NEW_PGTABLE and SET_STACK as one: the stack is pinned once, in the new table. */
 static s32 hc_switch(struct guest *g, const u32 a[4])
 {
@@ -171,6 +176,7 @@ static const struct hcall hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_CONSOLE_READ] = { "console_read", hc_console_read, true },
 	[UMBRA_HC_UPDATE_RANGE] = { "update_range", hc_update_range, true },
 	[UMBRA_HC_SWITCH] = { "switch", hc_switch, true },
+	[UMBRA_HC_PROTECT_RANGE] = { "protect_range", hc_protect_range, true },
 };
 
 static const struct hcall *lookup(u32 nr)

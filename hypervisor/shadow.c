@@ -620,21 +620,29 @@ static bool resync_leaf(struct guest *g, gva_t span, const struct gwalk *w, void
  * was built from are read; a span without one costs one lookup, since
  * nothing was made from it that could now be stale.
  */
+/* The range a range call names, checked; false once the guest is killed. */
+static bool range_ok(struct guest *g, const char *who, gpa_t cr3, gva_t va, u32 pages)
+{
+	u64 end = (u64)va + (u64)pages * PAGE_SIZE;
+
+	if (va % PAGE_SIZE || pages < 1 || pages > UMBRA_RANGE_MAX) {
+		guest_kill(g, "%s: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			   who, va, pages, UMBRA_RANGE_MAX);
+		return false;
+	}
+	if (end > F->switcher_base) {
+		guest_kill(g, "%s: 0x%x + %u pages reaches into the Switcher region", who, va, pages);
+		return false;
+	}
+	return named_top_ok(g, who, cr3);
+}
+
 s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
 {
 	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
 	struct shadow_top *t;
 
-	if (va % PAGE_SIZE || pages < 1 || pages > UMBRA_RANGE_MAX) {
-		guest_kill(g, "update_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
-			   va, pages, UMBRA_RANGE_MAX);
-		return UMBRA_EINVAL;
-	}
-	if (end > F->switcher_base) {
-		guest_kill(g, "update_range: 0x%x + %u pages reaches into the Switcher region", va, pages);
-		return UMBRA_EINVAL;
-	}
-	if (!named_top_ok(g, "update_range", cr3))
+	if (!range_ok(g, "update_range", cr3, va, pages))
 		return UMBRA_EINVAL;
 	if (g->shadow.linear)
 		return 0;
@@ -660,6 +668,69 @@ s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
 	if (!touches_stack(g, va, end))
 		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+/*
+ * Write-protect leaf entries [first, end) of one guest leaf table and of
+ * its shadow, if there is one; how many guest entries changed.
+ */
+static u32 protect_leaf(void *gtable, void *table, unsigned first, unsigned end, u32 set)
+{
+	u32 changed = 0;
+
+	for (unsigned i = first; i < end; i++) {
+		pte_t e = pte_get(F, gtable, i);
+
+		if ((e & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
+			continue;
+		pte_set(F, gtable, i, (e & ~PTE_W) | set);
+		changed++;
+		if (table)
+			pte_set(F, table, i, pte_get(F, table, i) & ~PTE_W);
+	}
+	return changed;
+}
+
+/*
+ * PROTECT_RANGE: fork's write-protect, done here in one pass over the
+ * guest's leaf tables and their shadows. Every present leaf entry in the
+ * range with W loses W and gains `set` (software bits only), and so does
+ * its shadow lose W. Permissions only shrink and no frame changes, so no
+ * entry needs checking. Unlike UPDATE_RANGE it writes the guest's tables,
+ * so it walks every leaf table in the range, shadowed or not.
+ */
+s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 set)
+{
+	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
+	struct shadow_top *t;
+	u32 changed = 0;
+
+	if (!range_ok(g, "protect_range", cr3, va, pages))
+		return UMBRA_EINVAL;
+	if (set & ~(u32)PTE_AVAIL) {
+		guest_kill(g, "protect_range: bits 0x%x to set are not software bits (0x%x)", set,
+			   (u32)PTE_AVAIL);
+		return UMBRA_EINVAL;
+	}
+	t = g->shadow.linear ? NULL : find_top(&g->shadow, cr3);
+	for (u64 at = va; at < end; at = ALIGN_DOWN(at, span) + span) {
+		struct shadow_top *owner = is_kernel(g, (u32)at) ? g->shadow.cur : t;
+		u64 stop = MIN(end, ALIGN_DOWN(at, span) + span);
+		struct gwalk w;
+		int r = guest_walk(g, "protect_range", cr3, (u32)at, LEAF, &w);
+
+		if (r < 0)
+			return UMBRA_EINVAL;
+		if (r < (int)LEAF)
+			continue;
+		changed += protect_leaf(guest_phys_ptr(g, pte_addr(F, w.e[LEAF - 1])),
+					owner ? leaf_table(g, owner, (u32)at, false) : NULL,
+					pt_index(F, LEAF, (u32)at), pt_index(F, LEAF, (u32)(stop - 1)) + 1,
+					set);
+	}
+	if (touches_stack(g, va, end) && !shadow_pin_stack(g))
+		return UMBRA_EINVAL;
+	return (s32)changed;
 }
 
 s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)

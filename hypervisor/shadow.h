@@ -87,6 +87,7 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value);
 s32 shadow_flush(struct guest *g, u32 kind, gva_t va);
 s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages);
+s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 set);
 
 /*
  * RELEASE_PGTABLE: the guest will no longer use the table at cr3; drop

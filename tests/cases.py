@@ -206,6 +206,7 @@ BAD_PT = {
     "range_switcher": r"update_range: 0xff[bd]fe000 \+ 4 pages reaches into the Switcher region",
     "range_unaligned": r"update_range: 0x40000008 \+ 1 pages is not a page-aligned range of 1 to 16384",
     "range_too_long": r"update_range: 0x40000000 \+ 16385 pages is not a page-aligned range",
+    "protect_bits": r"protect_range: bits 0x4 to set are not software bits \(0xe00\)",
     "switch_bad_stack": r"kernel stack page 0x4000f000 is not mapped writable by page table 0x\w+",
 }
 # loglevel=0 keeps only what went wrong and how the run ended; 2 adds the
@@ -240,7 +241,10 @@ CASES.append(Case("ptbench", [(T + "ptbench.elf", "name=ptbench shadows=32")],
                           r"PASS kernel mapping change costs the same with 32 shadows",
                           r"FIGURE update_range: \d+ instructions per entry remapped",
                           r"PASS update_range: one call for 1000 entries",
-                          r"FIGURE process switch \(table and kernel stack\): \d+"]))
+                          r"FIGURE process switch \(table and kernel stack\): \d+",
+                          r"PASS fork-like copy: the entries are protected and copied",
+                          r"PASS munmap-like clear: one call for 1000 entries",
+                          r"FIGURE fork-like copy: \d+ instructions per entry"]))
 
 for _what, _reason in BAD_PT.items():
     CASES.append(Case("bad_pt_" + _what,

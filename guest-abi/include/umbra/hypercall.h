@@ -41,6 +41,7 @@ enum umbra_hcall {
 	UMBRA_HC_CONSOLE_READ	= 18,	/* ebx = gva of a buffer, ecx = its size; bytes read */
 	UMBRA_HC_UPDATE_RANGE	= 19,	/* ebx = top gpa, ecx = va, edx = pages rewritten in place */
 	UMBRA_HC_SWITCH		= 20,	/* ebx = top gpa, ecx = kernel esp (0: keep), edx = pages */
+	UMBRA_HC_PROTECT_RANGE	= 21,	/* ebx = top gpa, ecx = va, edx = pages, esi = bits 9-11 to set */
 	UMBRA_HC_COUNT
 };
 
@@ -67,8 +68,8 @@ enum umbra_hcall {
  * accessed and dirty bits true.
  */
 /*
- * UPDATE_RANGE covers at most this many pages (64 MiB): a longer range is
- * several calls, which a MULTICALL can carry.
+ * UPDATE_RANGE and PROTECT_RANGE cover at most this many pages (64 MiB): a
+ * longer range is several calls, which a MULTICALL can carry.
  */
 #define UMBRA_RANGE_MAX		16384
 

@@ -95,6 +95,8 @@ static void attempt(const char *what)
 		umbra_update_range(top, VA + 8, 1);
 	} else if (is(what, "range_too_long")) {
 		umbra_update_range(top, VA, UMBRA_RANGE_MAX + 1);
+	} else if (is(what, "protect_bits")) {
+		umbra_protect_range(top, VA, 1, UMBRA_PTE_U);
 	} else if (is(what, "switch_bad_stack")) {
 		/* The stack is checked in the table switched to: VA + 64 KiB is not mapped there. */
 		umbra_switch(top, VA + 0x10000, 1);

@@ -300,6 +300,34 @@ static void test_range(void)
 		    "range: a range with no tables is accepted");
 }
 
+/*
+ * PROTECT_RANGE over the same 8 pages: the writable ones lose W and gain
+ * the bits asked for, in the guest's entries and in the shadows; the rest
+ * are left as they are.
+ */
+static void test_protect(void)
+{
+	uint32_t va = RANGEVA - 4 * UMBRA_PAGE, f;
+	long n;
+
+	for (unsigned i = 0; i < 8; i++)
+		umbra_map(top0, va + i * UMBRA_PAGE, page(64 + i),
+			  UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D | (i % 2 ? 0 : UMBRA_PTE_W));
+	umbra_map(top0, va + 6 * UMBRA_PAGE, 0, 0);
+	probe_write(va + 4 * UMBRA_PAGE, 0xab000004);	/* shadowed writable */
+	n = umbra_protect_range(top0, va, 8, 0x200);
+	umbra_check(n == 3, "protect: returns the number of entries it changed");
+	umbra_check(umbra_pte(top0, va) == (page(64) | UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D | 0x200) &&
+		    umbra_pte(top0, va + UMBRA_PAGE) == (page(65) | UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D) &&
+		    umbra_pte(top0, va + 6 * UMBRA_PAGE) == 0,
+		    "protect: W cleared and the bits set where W was, nothing else changed");
+	f = faults;
+	probe_write(va + 4 * UMBRA_PAGE, 1);
+	umbra_check(expect_fault(f, va + 4 * UMBRA_PAGE, 3) &&
+		    *(volatile uint32_t *)page(68) == 0xab000004, "protect: the shadow lost W too");
+	umbra_check(probe_read(va + 4 * UMBRA_PAGE) == 0xab000004, "protect: reads still work");
+}
+
 /* SWITCH: the table and the stack at once; a stack of 0 keeps the old one. */
 static void test_switch(void)
 {
@@ -329,6 +357,7 @@ int guest_main(const struct umbra_boot_info *bi)
 	test_flush();
 	test_batch();
 	test_range();
+	test_protect();
 	test_switch();
 	return 0;
 }

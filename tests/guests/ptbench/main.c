@@ -18,6 +18,12 @@
  *                            the guest's own stores included
  *   process switch           new_pgtable and set_stack as two calls, as
  *                            one multicall, and as one switch call
+ *   fork-like copy           1000 shadowed entries write-protected with one
+ *                            protect_range, then copied into a new table
+ *                            (no call: nothing was shadowed from it); per
+ *                            entry, all included
+ *   munmap-like clear        1000 shadowed entries cleared in place, then
+ *                            one update_range; per entry, all included
  */
 #include <umbra/kernel.h>
 #include <umbra/paging.h>
@@ -145,6 +151,55 @@ static void bench_range(void)
 	(void)sink;
 }
 
+/* The guest's leaf entry i of the N from VA on, found one leaf table at a time. */
+static inline __attribute__((always_inline)) umbra_pte_t *entry(uint32_t i)
+{
+	static umbra_pte_t *table;
+	uint32_t idx = (VA / UMBRA_PAGE + i) % UMBRA_PT_ENTRIES;
+
+	if (i == 0 || idx == 0)
+		table = umbra_pte_slot(tops[0], VA + i * UMBRA_PAGE) - idx;
+	return &table[idx];
+}
+
+static void shadow_all(void)
+{
+	volatile uint32_t sink = 0;
+
+	for (uint32_t i = 0; i < N; i++)
+		sink += *(volatile uint32_t *)(VA + i * UMBRA_PAGE);
+	(void)sink;
+}
+
+static void bench_fork_munmap(void)
+{
+	static umbra_pte_t child[N];
+	uint64_t fork, munmap, calls = umbra_shared.hypercalls;
+
+	umbra_batch_begin();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], VA + i * UMBRA_PAGE, 0x400000 + (i % 256) * UMBRA_PAGE, RWAD);
+	umbra_batch_end();
+	shadow_all();
+	start();
+	umbra_protect_range(tops[0], VA, N, 0x200);
+	for (uint32_t i = 0; i < N; i++)
+		child[i] = *entry(i);
+	fork = per_op(N);
+	umbra_check(!(*entry(N - 1) & UMBRA_PTE_W) && (*entry(N - 1) & 0x200) &&
+		    child[N - 1] == *entry(N - 1), "fork-like copy: the entries are protected and copied");
+	shadow_all();
+	calls = umbra_shared.hypercalls;
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		*entry(i) = 0;
+	umbra_update_range(tops[0], VA, N);
+	munmap = per_op(N);
+	umbra_check(umbra_shared.hypercalls - calls == 1, "munmap-like clear: one call for 1000 entries");
+	umbra_printf("FIGURE fork-like copy: %llu instructions per entry; munmap-like clear: %llu\n",
+		     fork, munmap);
+}
+
 static char kernel_stack[8192] __attribute__((aligned(4096)));
 #define STACK_TOP	((uint32_t)kernel_stack + sizeof(kernel_stack))
 
@@ -224,5 +279,6 @@ int guest_main(const struct umbra_boot_info *bi)
 	bench_kernel_change();
 	bench_range();
 	bench_process_switch();
+	bench_fork_munmap();
 	return 0;
 }
