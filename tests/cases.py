@@ -207,6 +207,10 @@ BAD_PT = {
     "range_unaligned": r"update_range: 0x40000008 \+ 1 pages is not a page-aligned range of 1 to 16384",
     "range_too_long": r"update_range: 0x40000000 \+ 16385 pages is not a page-aligned range",
     "protect_bits": r"protect_range: bits 0x4 to set are not software bits \(0xe00\)",
+    "mmu_misaligned": r"mmu_update: 0x\w*[26ae] is not the address of an entry inside guest memory",
+    "mmu_outside": r"mmu_update: 0x1000000 is not the address of an entry inside guest memory",
+    "mmu_bad_entry": r"mmu_update: entry 0x1040001 at gpa 0x\w+: frame 0x1040 beyond limit 0x1000",
+    "mmu_list": r"mmu_update: list 0xfffff8\+2 is not mapped at 0x1000000",
     "switch_bad_stack": r"kernel stack page 0x4000f000 is not mapped writable by page table 0x\w+",
 }
 # loglevel=0 keeps only what went wrong and how the run ended; 2 adds the
@@ -243,6 +247,9 @@ CASES.append(Case("ptbench", [(T + "ptbench.elf", "name=ptbench shadows=32")],
                           r"PASS update_range: one call for 1000 entries",
                           r"FIGURE process switch \(table and kernel stack\): \d+",
                           r"PASS fork-like copy: the entries are protected and copied",
+                          r"PASS mmu_update: one call for 1000 entries",
+                          r"PASS mmu_update: the last entry took effect",
+                          r"FIGURE mmu_update batched: \d+ instructions per update",
                           r"PASS munmap-like clear: one call for 1000 entries",
                           r"FIGURE fork-like copy: \d+ instructions per entry"]))
 
