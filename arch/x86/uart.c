@@ -15,6 +15,10 @@
  * above this, guest_console.c, so that this is rare). Until the interrupt
  * is set up, and after a panic, every write goes out before it returns.
  *
+ * Many PCs have no COM1 any more: its registers then read 0xff, and its
+ * output is dropped (the VGA mirror still shows it) rather than queued
+ * for an interrupt that never comes.
+ *
  * The PIC takes the UART's interrupt on its edge. The line stays up while
  * any enabled cause is pending, so a cause arising while another is
  * pending would raise no new edge and be lost; every change to IER
@@ -53,12 +57,16 @@
 static char ring[UART_TX_RING];
 static u32 head, tail;		/* free-running: bytes queued, bytes sent */
 static unsigned fifo = 1;	/* bytes the transmitter takes when THRE is set */
+static bool present;
 static bool buffered;		/* the transmit interrupt is set up */
 static u8 ier;
 static u64 wait_tsc;
 
 void uart_init(void)
 {
+	present = inb(COM1 + UART_LSR) != 0xff;
+	if (!present)
+		return;
 	outb(COM1 + UART_IER, 0);
 	outb(COM1 + UART_LCR, LCR_DLAB);
 	outb(COM1 + UART_DATA, BAUD_DIVISOR & 0xff);
@@ -131,6 +139,8 @@ static void wait_for_room(u32 bytes)
 
 void uart_write(const char *s, size_t n)
 {
+	if (!present)
+		return;
 	for (size_t i = 0; i < n; i++) {
 		bool crlf = s[i] == '\n';
 
@@ -151,6 +161,8 @@ void uart_write(const char *s, size_t n)
 
 void uart_flush(void)
 {
+	if (!present)
+		return;
 	drain();
 	while (!(inb(COM1 + UART_LSR) & LSR_TEMT))
 		;
@@ -172,12 +184,16 @@ void uart_tx_irq(void)
 
 void uart_enable_irq(void)
 {
+	if (!present)
+		return;
 	buffered = true;
 	write_ier(IER_ERBFI | (tail != head ? IER_ETBEI : 0));
 }
 
 void uart_unbuffered(void)
 {
+	if (!present)
+		return;
 	uart_flush();
 	buffered = false;
 	write_ier(IER_ERBFI);
@@ -200,7 +216,7 @@ unsigned uart_fifo_size(void)
 
 int uart_getc(void)
 {
-	if (!(inb(COM1 + UART_LSR) & LSR_DR))
+	if (!present || !(inb(COM1 + UART_LSR) & LSR_DR))
 		return -1;
 	return inb(COM1 + UART_DATA);
 }
