@@ -99,6 +99,7 @@ static bool summary(u32 free_before)
 	if (host_nmis || guest_nmis || world_nmis())
 		kprintf("umbra: NMIs: %u while the hypervisor ran, %u while a guest ran\n",
 			host_nmis + world_nmis(), guest_nmis);
+	console_report();
 	kprintf("umbra: frames free: %u before guests, %u after\n", free_before, free_after);
 	if (free_after != free_before)
 		kprintf("umbra: LEAK: %d frames not returned\n", (int)(free_before - free_after));
@@ -127,7 +128,7 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	setup_memory(mbi);
 	fpu_init();
 	timer_init();
-	uart_enable_rx_irq();
+	console_start_irq();
 	pic_unmask(UART_IRQ);
 	sched_init(hv_opts.slice_ms);
 

@@ -30,8 +30,10 @@ def build_dir(fmt):
 
 
 def accel():
-    """TCG unless UMBRA_ACCEL=kvm: the KVM of some virtual machines cannot run 32-bit paging."""
-    return "kvm" if os.environ.get("UMBRA_ACCEL") == "kvm" else "tcg"
+    """TCG unless UMBRA_ACCEL=kvm (the KVM of some virtual machines cannot run 32-bit paging)
+    or UMBRA_ACCEL=tcg-realtime (TCG without -icount: figures in the host's time, not repeatable)."""
+    want = os.environ.get("UMBRA_ACCEL")
+    return want if want in ("kvm", "tcg-realtime") else "tcg"
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Boot:
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
     key_interval: float = qemu.KEY_INTERVAL   # seconds between two typed keys
+    serial_rate: int = 0        # bytes per second the console is read at (0: as fast as it comes)
 
 
 @dataclass
@@ -71,7 +74,7 @@ def machine(boot):
                         modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
-                        key_interval=boot.key_interval,
+                        key_interval=boot.key_interval, serial_rate=boot.serial_rate,
                         extra=boot.extra)
 
 
