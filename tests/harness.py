@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from umbraboot import console, junit, outcome, qemu  # noqa: E402
 
-STATUS_OK, STATUS_FAIL = qemu.STATUS_SUCCESS, qemu.STATUS_FAILURE
+STATUS_OK, STATUS_FAIL, STATUS_CPU = qemu.STATUS_SUCCESS, qemu.STATUS_FAILURE, qemu.STATUS_CPU_REFUSED
 
 
 def src(path):
@@ -42,6 +42,7 @@ class Boot:
     iso: str = ""                # an ISO of the build directory to boot instead (GRUB)
     memory: str = "256M"
     timeout: int = 60
+    cpu: str = ""               # QEMU's -cpu model, "" for its default
     extra: list = field(default_factory=list)    # more QEMU arguments
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
@@ -72,7 +73,7 @@ def machine(boot):
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
                         key_interval=boot.key_interval,
-                        extra=boot.extra)
+                        cpu=boot.cpu, extra=boot.extra)
 
 
 def run(boot):

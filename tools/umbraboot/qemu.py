@@ -5,7 +5,8 @@ own Multiboot loader), or an ISO is booted through GRUB. The serial port is
 QEMU's standard output, read here as it arrives so that a caller can show
 it live and keep it, and so that keys can be typed once a given line has
 appeared. Through isa-debug-exit the hypervisor ends QEMU with status 33
-(success) or 35 (failure); a run still going at its time-out is killed.
+(success) or 35 (failure), or 37 when the CPU lacks what umbra needs; a
+run still going at its time-out is killed.
 """
 
 import os
@@ -16,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
-STATUS_SUCCESS, STATUS_FAILURE = 33, 35
+STATUS_SUCCESS, STATUS_FAILURE, STATUS_CPU_REFUSED = 33, 35, 37
 KEY_INTERVAL = 0.2      # seconds between typed keys: the UART's FIFO is small
 
 
@@ -32,6 +33,7 @@ class Machine:
     keys: str = ""              # typed on the serial console (a NUL: wait a second) ...
     after: str = ""             # ... once the console shows a line matching this regex
     key_interval: float = KEY_INTERVAL  # seconds between two keys
+    cpu: str = ""               # QEMU's -cpu model ("486", "pentium2"); "" for its default
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
     qemu: str = "qemu-system-i386"
 
@@ -62,6 +64,8 @@ def command(m):
     cmd = [m.qemu, "-m", m.memory, "-display", "none", "-no-reboot", "-monitor", "none",
            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     cmd += accel_args(m.accel)
+    if m.cpu:
+        cmd += ["-cpu", m.cpu]
     if m.iso:
         cmd += ["-cdrom", m.iso]
     else:
