@@ -59,7 +59,7 @@ CASES = [
     Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
          expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
                  r"\[a\] PASS memory", r"\[b\] PASS memory", r"^  a +\d+ +\d+  exit 0$",
-                 r"boot to first guest: \d+ instructions"]),
+                 r"boot to first guest: \d+ TSC ticks$"]),
     # The ISO make run boots without a terminal: GRUB, two penumbra kernels
     # running scripted sessions, and a hello guest.
     Case("iso_grub", [], iso="umbra-scripted.iso", timeout=180,
