@@ -97,8 +97,8 @@ static bool summary(u32 free_before)
 		     hcall_longest.tsc * 1000 / tsc_khz, hcall_name(hcall_longest.nr),
 		     guests[hcall_longest.guest].name);
 	if (host_nmis || guest_nmis || world_nmis())
-		kprintf("umbra: NMIs: %u while the hypervisor ran, %u while a guest ran\n",
-			host_nmis + world_nmis(), guest_nmis);
+		kprintf("umbra: NMIs: %u received (%u while the hypervisor ran, %u while a guest ran)\n",
+			host_nmis + world_nmis() + guest_nmis, host_nmis + world_nmis(), guest_nmis);
 	kprintf("umbra: frames free: %u before guests, %u after\n", free_before, free_after);
 	if (free_after != free_before)
 		kprintf("umbra: LEAK: %d frames not returned\n", (int)(free_before - free_after));

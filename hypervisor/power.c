@@ -5,6 +5,7 @@
 #include "power.h"
 #include "console.h"
 #include "../arch/x86/cpu.h"
+#include "../arch/x86/debug_exit.h"
 
 struct hv_options hv_opts = { .exit = EXIT_QEMU, .loglevel = LOG_INFO, .slice_ms = 10 };
 

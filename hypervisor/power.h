@@ -4,15 +4,6 @@
 
 #include "cmdline.h"
 
-/*
- * QEMU's isa-debug-exit device (iobase 0xf4) exits with (value << 1) | 1.
- * Its own errors exit with 1, so success must not be 0 here.
- */
-#define DEBUG_EXIT_PORT		0xf4
-#define DEBUG_EXIT_SUCCESS	0x10	/* QEMU exits 33 */
-#define DEBUG_EXIT_FAILURE	0x11	/* 35 */
-#define DEBUG_EXIT_CPU		0x12	/* 37: this CPU cannot run umbra (cpu_check.c) */
-
 extern struct hv_options hv_opts;
 
 /*

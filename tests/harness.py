@@ -47,6 +47,9 @@ class Boot:
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
     key_interval: float = qemu.KEY_INTERVAL   # seconds between two typed keys
+    nmis: int = 0               # NMIs injected (QMP) before the keys ...
+    nmi_after: str = ""         # ... once this is seen (default: after)
+    nmi_interval: float = 0.02  # seconds between two NMIs
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Result:
     seconds: float
     console: console.Console
     outcome: outcome.Outcome
+    nmis: int = 0               # NMIs QEMU injected
 
     def lines(self, pattern):
         return re.findall(pattern, self.log, re.M)
@@ -73,6 +77,7 @@ def machine(boot):
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
                         key_interval=boot.key_interval,
+                        nmis=boot.nmis, nmi_after=boot.nmi_after, nmi_interval=boot.nmi_interval,
                         cpu=boot.cpu, extra=boot.extra)
 
 
@@ -83,7 +88,7 @@ def run(boot):
         log += "\n[qemu] " + r.qemu_output.strip() + "\n"
     c = console.parse(r.log)
     o = outcome.judge(r, c, None if boot.iso else [a for _, a in boot.modules])
-    return Result(r.status, log, r.seconds, c, o)
+    return Result(r.status, log, r.seconds, c, o, r.nmis)
 
 
 def write_junit(result, path, suite):

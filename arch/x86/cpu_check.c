@@ -12,8 +12,8 @@
  */
 #include "cpu_check.h"
 #include "cpu.h"
+#include "debug_exit.h"
 #include "../../boot/multiboot.h"
-#include "../../hypervisor/power.h"
 
 #define EFLAGS_ID	(1u << 21)	/* toggles only where CPUID exists */
 
