@@ -25,8 +25,18 @@
 #define CPUID_FXSR	(1u << 24)
 
 #define COM1		0x3f8
+#define UART_DATA	0	/* DLL when DLAB is set */
+#define UART_IER	1	/* DLM when DLAB is set */
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
 #define UART_LSR	5
+#define LCR_8N1		0x03
+#define LCR_DLAB	0x80
+#define FCR_ENABLE_CLEAR 0xc7	/* FIFOs on and emptied */
+#define MCR_DTR_RTS_OUT2 0x0b
 #define LSR_THR_EMPTY	0x20
+#define BAUD_DIVISOR	1	/* 115200 = 1.8432 MHz / 16 / 1 */
 #define UART_SPINS	100000		/* no UART at all must not hang us */
 
 #define VGA_TEXT	((volatile u16 *)0xb8000)
@@ -94,10 +104,13 @@ static void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
 	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "0"(leaf), "2"(0));
 }
 
-/* "GenuineIntel family 6 model 3": enough to look the CPU up. */
+/*
+ * "GenuineIntel family 6 model 3" into the line, enough to look the CPU up;
+ * CPUID.01H:EDX into *edx1 (0 without leaf 1).
+ */
 static void put_cpu_name(u32 *edx1)
 {
-	u32 max, vendor[4], sig, b, c;
+	u32 max, vendor[4], sig, b, c, family, model;
 
 	cpuid(0, &max, &vendor[0], &vendor[2], &vendor[1]);
 	vendor[3] = 0;
@@ -106,10 +119,17 @@ static void put_cpu_name(u32 *edx1)
 	if (max < 1)
 		return;
 	cpuid(1, &sig, &b, &c, edx1);
+	family = (sig >> 8) & 0xf;
+	model = (sig >> 4) & 0xf;
+	/* Extended family for family 15, extended model for 6 and 15 (SDM vol. 2A, CPUID). */
+	if (family == 0xf)
+		family += (sig >> 20) & 0xff;
+	if (family == 0x6 || family >= 0xf)
+		model |= (sig >> 12) & 0xf0;
 	put(" family ");
-	put_dec(((sig >> 8) & 0xf) == 0xf ? 0xf + ((sig >> 20) & 0xff) : (sig >> 8) & 0xf);
+	put_dec(family);
 	put(" model ");
-	put_dec(((sig >> 4) & 0xf) | ((sig >> 12) & 0xf0));
+	put_dec(model);
 }
 
 /* The line of what is missing; false if nothing is. */
@@ -136,23 +156,27 @@ static bool build_refusal(void)
 	return missing;
 }
 
+/* The same 115200 8N1 as uart.c, which is compiled for the i686. */
+static void serial_init(void)
+{
+	outb(COM1 + UART_IER, 0);
+	outb(COM1 + UART_LCR, LCR_DLAB);
+	outb(COM1 + UART_DATA, BAUD_DIVISOR & 0xff);
+	outb(COM1 + UART_IER, BAUD_DIVISOR >> 8);
+	outb(COM1 + UART_LCR, LCR_8N1);
+	outb(COM1 + UART_FCR, FCR_ENABLE_CLEAR);
+	outb(COM1 + UART_MCR, MCR_DTR_RTS_OUT2);
+}
+
 static void serial_putc(char c)
 {
 	for (unsigned i = 0; i < UART_SPINS && !(inb(COM1 + UART_LSR) & LSR_THR_EMPTY); i++)
 		;
-	outb(COM1, (u8)c);
+	outb(COM1 + UART_DATA, (u8)c);
 }
 
-/* The same 115200 8N1 as uart.c, which is compiled for the i686. */
 static void serial_write(const char *s)
 {
-	outb(COM1 + 1, 0);		/* no interrupts */
-	outb(COM1 + 3, 0x80);		/* DLAB: the divisor follows */
-	outb(COM1 + 0, 1);		/* 115200 baud */
-	outb(COM1 + 1, 0);
-	outb(COM1 + 3, 0x03);		/* 8N1 */
-	outb(COM1 + 2, 0xc7);		/* FIFOs on and cleared */
-	outb(COM1 + 4, 0x0b);
 	for (; *s; s++) {
 		if (*s == '\n')
 			serial_putc('\r');
@@ -171,26 +195,26 @@ static void vga_write(const char *s)
 		VGA_TEXT[i] = VGA_ATTR | (u8)s[i];
 }
 
-/* exit=halt on the command line, as parse_hv_options() would read it: the last exit= wins. */
+/* The word at p starts with s; with whole, it is s. */
+static bool word_is(const char *p, const char *s, bool whole)
+{
+	while (*s && *p == *s)
+		p++, s++;
+	return !*s && (!whole || !*p || *p == ' ');
+}
+
+/* exit=halt on the command line, as parse_hv_options() reads it: the last exit= wins. */
 static bool exit_halts(u32 magic, const struct mb_info *mbi)
 {
-	static const char key[] = "exit=halt";
+	const char *start, *p;
 	bool halt = false;
-	const char *p;
 
 	if (magic != MB_BOOTLOADER_MAGIC || !(mbi->flags & MB_INFO_CMDLINE))
 		return false;
-	for (p = (const char *)(uintptr_t)mbi->cmdline; *p; p++) {
-		unsigned n = 0;
-
-		if (p[0] == ' ' || (p != (const char *)(uintptr_t)mbi->cmdline && p[-1] != ' '))
-			continue;
-		if (p[0] != 'e' || p[1] != 'x' || p[2] != 'i' || p[3] != 't' || p[4] != '=')
-			continue;
-		while (key[n] && p[n] == key[n])
-			n++;
-		halt = !key[n] && (p[n] == ' ' || !p[n]);
-	}
+	start = (const char *)(uintptr_t)mbi->cmdline;
+	for (p = start; *p; p++)
+		if (*p != ' ' && (p == start || p[-1] == ' ') && word_is(p, "exit=", false))
+			halt = word_is(p, "exit=halt", true);
 	return halt;
 }
 
@@ -200,6 +224,7 @@ void cpu_check(u32 magic, const struct mb_info *mbi)
 		return;
 	put("\n");
 	line[len] = 0;
+	serial_init();
 	serial_write(line);
 	vga_write(line);
 	if (!exit_halts(magic, mbi))
