@@ -259,15 +259,21 @@ def nmi_check(where, least):
     return check
 
 
-# While the guests run: 20 NMIs 20 ms apart, most of them in ring 1.
-CASES.append(Case("nmi_guests", BUSY, after=r"busy: ready", nmis=20, keys="q\n",
-                  expect=BUSY_EXPECT, check=nmi_check("guest", 1)))
+# While the guests run: 20 NMIs 20 ms apart, most of them in ring 1 or 3
+# (busy3 computes in ring 3). The first key ends busy; the focus moves on to
+# busy3, which the second ends.
+CASES.append(Case("nmi_guests", BUSY[:1] + [(T + "busy.elf", "name=busy3 mem=8M ring=3")] + BUSY[1:],
+                  after=r"busy3: ready", nmis=20, keys="q\0q",
+                  expect=BUSY_EXPECT + [r"\[busy3\] busy3: ready, computing in ring 3",
+                                        r"\[busy3\] PASS busy: every round computed the same twice",
+                                        r'guest "busy3" shut down with exit code 0'],
+                  check=nmi_check("guest", 1)))
 # During the boot, from just after the IDT is loaded (the image: line), 20 NMIs
 # 2 ms apart: over the memory setup, the PIT calibration and the loading of
 # the guests. The first usually lands before the Switcher's IDT is loaded
 # (host_trap() counts it), the others after (the Switcher's NMI stub).
 CASES.append(Case("nmi_boot", BUSY, nmi_after=r"umbra: image:", nmi_interval=0.002, nmis=20,
-                  after=r"busy: ready", keys="q\n", expect=BUSY_EXPECT,
+                  after=r"busy: ready", keys="q", expect=BUSY_EXPECT,
                   check=nmi_check("hypervisor", 2)))
 
 # Traps and system calls from both rings, and page tables built by the guest.
