@@ -113,8 +113,9 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	bool ok;
 
 	console_init();
-	kprintf("umbra: booting (%s paging)\n", pt_native.name);
+	/* Before the first line, which takes ms on a real UART: an NMI with no IDT resets the PC. */
 	desc_init();
+	kprintf("umbra: booting (%s paging)\n", pt_native.name);
 	pic_init();
 	/* Let guest processes ask for alignment checks with EFLAGS.AC. */
 	write_cr0(read_cr0() | CR0_AM);

@@ -268,11 +268,11 @@ CASES.append(Case("nmi_guests", BUSY[:1] + [(T + "busy.elf", "name=busy3 mem=8M 
                                         r"\[busy3\] PASS busy: every round computed the same twice",
                                         r'guest "busy3" shut down with exit code 0'],
                   check=nmi_check("guest", 1)))
-# During the boot, from just after the IDT is loaded (the image: line), 20 NMIs
+# During the boot, from its first line (the IDT is loaded before it), 20 NMIs
 # 2 ms apart: over the memory setup, the PIT calibration and the loading of
 # the guests. The first usually lands before the Switcher's IDT is loaded
 # (host_trap() counts it), the others after (the Switcher's NMI stub).
-CASES.append(Case("nmi_boot", BUSY, nmi_after=r"umbra: image:", nmi_interval=0.002, nmis=20,
+CASES.append(Case("nmi_boot", BUSY, nmi_after=r"umbra: booting", nmi_interval=0.002, nmis=20,
                   after=r"busy: ready", keys="q", expect=BUSY_EXPECT,
                   check=nmi_check("hypervisor", 2)))
 
