@@ -157,6 +157,9 @@ $(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
 
 # umbra.iso boots for a person at the console (iso/grub.cfg); umbra-scripted.iso
 # runs the same guests unattended (iso/grub-scripted.cfg), for make run in CI.
+# Both are hybrid images: a CD or a disk (a USB stick), booted by a BIOS
+# (GRUB i386-pc) or by UEFI firmware, x86-64 or IA-32 (GRUB x86_64-efi,
+# i386-efi); tools/check-iso makes sure all of that is in.
 ISO_GUESTS := $(B)/guests/hello.elf $(B)/guests/penumbra.elf
 iso: $(B)/umbra.iso $(B)/umbra-scripted.iso
 $(B)/umbra.iso: iso/grub.cfg
@@ -168,6 +171,7 @@ $(B)/umbra.iso $(B)/umbra-scripted.iso: $(B)/umbra.elf $(ISO_GUESTS) | deps-iso
 	$(Q)cp $(filter %.cfg,$^) $(@:.iso=.isodir)/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(@:.iso=.isodir) 2>$(@:.iso=.log) || \
 		{ cat $(@:.iso=.log); exit 1; }
+	$(Q)sh tools/check-iso $@ || { rm -f $@; exit 1; }
 
 # --- running ----------------------------------------------------------------
 
@@ -206,7 +210,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Wn
 	       -fsanitize=address,undefined -fno-sanitize-recover=all \
 	       -DUMBRA_HOSTED -DUMBRA_PAE=0 -I. -Iguest-abi/include
 HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
-HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c \
+HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c hypervisor/display.c \
 		 hypervisor/elf.c tests/host/hosted.c
 
 HOST_DEPS := $(HOST_LIB_SRCS) tests/host/check.h $(HB)/toolchain \
