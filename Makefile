@@ -50,7 +50,7 @@ V	?= 0
 Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
-.PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz fuzz-guest clean help \
+.PHONY: all iso run boot test test-host test-boot test-bochs test-hardware debug fuzz fuzz-guest clean help \
 	deps deps-build deps-iso deps-boot deps-host deps-bochs bench deps-bench
 all: $(B)/umbra.elf $(GUEST_ELFS)
 
@@ -64,6 +64,8 @@ help:
 	@echo "make test-host    host-side unit tests only"
 	@echo "make test-boot    boot tests only, both formats"
 	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
+	@echo "make test-hardware boot on many machines: BIOS and UEFI, pc and q35, CD, disk"
+	@echo "                  and USB stick, memory sizes, CPU models, Bochs (tests/hardware.py)"
 	@echo "make bench        penumbra's bench PV and native, both formats: tables, build/bench/"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make fuzz-guest   the in-guest ABI fuzzer, FUZZ_OPS ops per format (10000000),"
@@ -305,6 +307,12 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
 	$(PYTHON) tests/run.py --no-host --bochs-only
+
+# The machine matrix of tests/hardware.py, a few minutes: one line per machine there.
+test-hardware: | deps-build deps-iso deps-boot deps-bochs
+	$(MAKE) PAE=0 all iso
+	$(MAKE) PAE=1 all iso
+	$(PYTHON) tests/hardware.py
 
 # Instructions and modelled cycles per operation (perf/costs.md), PV against native.
 bench: | deps-build deps-boot deps-bench

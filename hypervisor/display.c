@@ -15,8 +15,9 @@
  *   on UEFI when it found no video mode), the BIOS data area: a BIOS that
  *   set up a colour text mode leaves its mode number (2 or 3, 80 columns)
  *   and the CRT controller's port 0x3d4 there. UEFI firmware does not
- *   maintain that area, and the chance that what it left there looks like
- *   a text mode is what remains of the risk.
+ *   maintain that area (OVMF leaves mode 0, and port 0 or 0x200), and the
+ *   chance that what it left there looks like a text mode is what remains
+ *   of the risk.
  */
 #include "display.h"
 

@@ -118,11 +118,14 @@ static void test_bios_data_area(void)
 	bda[BDA_VIDEO_MODE] = 2;
 	CHECK(choose(&mbi, bda).kind == DISPLAY_VGA_TEXT, "BDA: mode 2 (grey text) is text");
 
-	/* UEFI firmware (OVMF) leaves the area zero. */
+	/* OVMF leaves the area zero, or with 0x200 for the port without a VGA. */
 	memset(bda, 0, sizeof(bda));
 	d = choose(&mbi, bda);
 	CHECK(d.kind == DISPLAY_NONE && d.source == DISPLAY_FROM_BDA && d.bda_mode == 0 && d.bda_crtc == 0,
 	      "BDA: all zero (UEFI) is no display");
+	bda[BDA_CRTC_PORT + 1] = 0x02;
+	d = choose(&mbi, bda);
+	CHECK(d.kind == DISPLAY_NONE && d.bda_crtc == 0x200, "BDA: OVMF's leftover port 0x200 is no display");
 
 	bda_text(bda);
 	bda[BDA_VIDEO_MODE] = 0x12;

@@ -29,7 +29,7 @@ class Firmware:
     variables: str = ""         # its variable store: a template, never written (snapshot=on)
     machine: str = ""           # options the -machine must have (q35 with SMM, for some)
     secure: bool = False        # the code flash is accessible only to SMM
-    package: str = ""           # the Debian package that has it
+    package: str = ""           # the Debian package that has them
 
 
 # Debian's OVMF: x86-64 UEFI (ovmf), whose GRUB is x86_64-efi, and IA-32
@@ -97,7 +97,7 @@ def firmware_args(m):
     fw = FIRMWARE[m.firmware]
     machine = m.machine
     if fw.machine:
-        base, _, opts = fw.machine.partition(",")
+        base = fw.machine.split(",")[0]
         if machine not in ("", base):
             raise ValueError("firmware %s needs -machine %s, not %s" % (m.firmware, base, machine))
         machine = fw.machine
@@ -138,6 +138,11 @@ def command(m):
 
 def run(m, echo: Optional[Callable[[bytes], None]] = None):
     """Boot m; echo(chunk) sees the serial output as it arrives."""
+    fw = FIRMWARE[m.firmware]
+    for path in (fw.code, fw.variables):
+        if path and not os.path.exists(path):
+            return Run(127, "", "no firmware file %s (Debian's package %s)" % (path, fw.package),
+                       0.0, False)
     cmd = command(m)
     start = time.monotonic()
     try:
