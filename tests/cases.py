@@ -601,6 +601,46 @@ CASES.append(Case("no_vga_hello", TWO_HELLO, extra=["-vga", "none"], expect=TWO_
                   check=display_is(DISPLAY_BDA_NONE)))
 
 
+class ScreenCase(Case):
+    """Booted with exit=halt, then the VGA text memory read back (tests/screen.py)."""
+
+    def __init__(self, name, modules, screen=(), **kw):
+        super().__init__(name, modules, **kw)
+        self.screen = screen        # regexes, each matching one row of text memory whole
+
+    def run(self, fmt):
+        from screen import run_screen
+        return run_screen(fmt, self.module_list(fmt), extra=self.boot.get("extra", ()),
+                          timeout=self.boot.get("timeout", 60))
+
+    def checks(self, result):
+        yield "halts, then the screen is read", None if result.status == 33 else \
+            "timed out" if result.status is None else "the run failed"
+        for pat in self.expect:
+            yield "log has /%s/" % pat, None if re.search(pat, result.serial, re.M) else "not found"
+        if self.check:
+            yield from self.check(result.serial)
+        for pat in self.screen:
+            rows = [(t.rstrip(), a) for t, a in result.rows if re.fullmatch(pat, t.rstrip())]
+            yield "screen has /%s/" % pat, None if rows else "no such row"
+            if rows:
+                text, attrs = rows[0]
+                odd = sorted({a for a in attrs[:len(text)] if a != 0x07})
+                yield "screen /%s/ in light grey on black" % pat, \
+                    "attributes %s" % ", ".join("0x%02x" % a for a in odd) if odd else None
+
+
+# The console's mirror on the VGA text screen: what the serial console says
+# at boot and at the end is in text memory too, one row per line (a line
+# longer than 80 characters goes on in the next row).
+CASES.append(ScreenCase("vga_mirror", TWO_HELLO, check=display_is(DISPLAY_BDA_TEXT),
+                        expect=[r"^umbra: powering off: success$", r"^umbra: halted$"],
+                        screen=[r"umbra: booting \((2-level|PAE) paging\)",
+                                r"umbra: display: VGA text 80x25 at 0xb8000 \(no framebuffer named; .*",
+                                r"\[a\] PASS memory: .*", r"  b +\d+ +\d+  exit 0",
+                                r"umbra: powering off: success", r"umbra: halted"]))
+
+
 # The in-guest fuzzer (tests/guests/hcfuzz): random hypercalls, page tables,
 # segments, gates, EFLAGS, traps and ring-3 code, each checked against the
 # ABI from inside the guest. A few seeds briefly, each beside a canary; the
