@@ -51,7 +51,7 @@ V	?= 0
 Q	:= $(if $(filter 1,$(V)),,@)
 say	= $(if $(filter 1,$(V)),,@printf '  %-6s %s\n' $(1) $(2))
 
-.PHONY: all iso run boot test test-host test-boot test-bochs debug fuzz fuzz-guest clean help \
+.PHONY: all iso run boot test test-host test-boot test-bochs test-hardware debug fuzz fuzz-guest clean help \
 	deps deps-build deps-iso deps-boot deps-host deps-bochs bench deps-bench
 all: $(B)/umbra.elf $(GUEST_ELFS)
 
@@ -65,6 +65,9 @@ help:
 	@echo "make test-host    host-side unit tests only"
 	@echo "make test-boot    boot tests only, both formats"
 	@echo "make test-bochs   the boot tests that need segment limits, under Bochs"
+	@echo "make test-hardware"
+	@echo "                  boot on many machines: BIOS and UEFI, pc and q35, CD, disk and"
+	@echo "                  USB stick, memory sizes, CPU models, Bochs (tests/hardware.py)"
 	@echo "make bench        penumbra's bench PV and native, both formats: tables, build/bench/"
 	@echo "make fuzz         fuzz the shadow page tables, FUZZ_TIME s per format (300)"
 	@echo "make fuzz-guest   the in-guest ABI fuzzer, FUZZ_OPS ops per format (10000000),"
@@ -170,6 +173,9 @@ $(B)/%.elf: $$(addprefix $(B)/g/,$$(addsuffix .o,$$(wildcard $$*/*.c))) \
 
 # umbra.iso boots for a person at the console (iso/grub.cfg); umbra-scripted.iso
 # runs the same guests unattended (iso/grub-scripted.cfg), for make run in CI.
+# Both are hybrid images: a CD or a disk (a USB stick), booted by a BIOS
+# (GRUB i386-pc) or by UEFI firmware, x86-64 or IA-32 (GRUB x86_64-efi,
+# i386-efi); tools/check-iso makes sure all of that is in.
 ISO_GUESTS := $(B)/guests/hello.elf $(B)/guests/penumbra.elf
 iso: $(B)/umbra.iso $(B)/umbra-scripted.iso
 $(B)/umbra.iso: iso/grub.cfg
@@ -181,6 +187,7 @@ $(B)/umbra.iso $(B)/umbra-scripted.iso: $(B)/umbra.elf $(ISO_GUESTS) | deps-iso
 	$(Q)cp $(filter %.cfg,$^) $(@:.iso=.isodir)/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(@:.iso=.isodir) 2>$(@:.iso=.log) || \
 		{ cat $(@:.iso=.log); exit 1; }
+	$(Q)sh tools/check-iso $@ || { rm -f $@; exit 1; }
 
 # --- running ----------------------------------------------------------------
 
@@ -219,7 +226,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -Wn
 	       -fsanitize=address,undefined -fno-sanitize-recover=all \
 	       -DUMBRA_HOSTED -DUMBRA_PAE=0 -I. -Iguest-abi/include
 HOST_TESTS := $(patsubst tests/host/%.c,$(HB)/%,$(wildcard tests/host/test_*.c))
-HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c \
+HOST_LIB_SRCS := mm/frame.c mm/pt.c hypervisor/cmdline.c hypervisor/display.c \
 		 hypervisor/elf.c tests/host/hosted.c
 
 HOST_DEPS := $(HOST_LIB_SRCS) tests/host/check.h $(HB)/toolchain \
@@ -314,6 +321,12 @@ test-bochs: | deps-build deps-iso deps-boot deps-bochs
 	$(MAKE) PAE=0 all
 	$(MAKE) PAE=1 all
 	$(PYTHON) tests/run.py --no-host --bochs-only
+
+# The machine matrix of tests/hardware.py, a few minutes: one line per machine there.
+test-hardware: | deps-build deps-iso deps-boot deps-bochs
+	$(MAKE) PAE=0 all iso
+	$(MAKE) PAE=1 all iso
+	$(PYTHON) tests/hardware.py
 
 # Instructions and modelled cycles per operation (perf/costs.md), PV against native.
 bench: | deps-build deps-boot deps-bench

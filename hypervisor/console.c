@@ -1,11 +1,12 @@
 /*
  * The hypervisor's console: kprintf and klog, to the UART and the VGA
- * mirror, with the log level deciding what is said. The UART's output is
- * buffered and sent by its interrupt once that is set up (uart.c); the
- * VGA mirror is written at once.
+ * mirror where there is one, with the log level deciding what is said. The
+ * UART's output is buffered and sent by its interrupt once that is set up
+ * (uart.c); the VGA mirror is written at once.
  */
 #include <stdarg.h>
 #include "console.h"
+#include "display.h"
 #include "../arch/x86/uart.h"
 #include "../arch/x86/vga.h"
 #include "../lib/format.h"
@@ -19,10 +20,55 @@ static unsigned log_level = LOG_INFO;
  */
 static const void *open_line;
 
-void console_init(void)
+static struct display display;
+
+/*
+ * Paging is still off: the BIOS data area is at its physical address. The
+ * asm hides the constant from the compiler, which would take a pointer
+ * below 4 KiB for a bug.
+ */
+static const u8 *bios_data_area(void)
+{
+	uintptr_t p = BDA_BASE;
+
+	__asm__("" : "+r"(p));
+	return (const u8 *)p;
+}
+
+void console_init(u32 magic, const struct mb_info *mbi)
 {
 	uart_init();
-	vga_init();
+	display_choose(magic == MB_BOOTLOADER_MAGIC ? mbi : NULL, bios_data_area(), &display);
+	if (display.kind == DISPLAY_VGA_TEXT)
+		vga_init(display.cols, display.rows);
+}
+
+static const char *fb_type_name(u8 type)
+{
+	switch (type) {
+	case MB_FB_INDEXED:	return "indexed colour";
+	case MB_FB_RGB:		return "RGB";
+	case MB_FB_EGA_TEXT:	return "EGA text";
+	default:		return "unknown";
+	}
+}
+
+void console_say_display(void)
+{
+	const struct display *d = &display;
+	char why[128];
+
+	if (d->source == DISPLAY_FROM_MBI)
+		snprintf(why, sizeof(why), "framebuffer type %u, %s, %ux%u at 0x%llx",
+			 d->fb_type, fb_type_name(d->fb_type), d->fb_width, d->fb_height, d->fb_addr);
+	else
+		snprintf(why, sizeof(why), "no framebuffer named; BIOS data area: video mode 0x%x,"
+			 " CRT controller 0x%x", d->bda_mode, d->bda_crtc);
+	if (d->kind == DISPLAY_VGA_TEXT)
+		klog(LOG_INFO, "umbra: display: VGA text %ux%u at 0x%x (%s)\n",
+		     d->cols, d->rows, VGA_TEXT_ADDR, why);
+	else
+		klog(LOG_INFO, "umbra: display: none (%s), serial only\n", why);
 }
 
 void console_set_level(unsigned level)
@@ -62,8 +108,9 @@ void console_report(void)
 static void put(const char *s, size_t n)
 {
 	uart_write(s, n);
-	for (size_t i = 0; i < n; i++)
-		vga_putc(s[i]);
+	if (display.kind == DISPLAY_VGA_TEXT)
+		for (size_t i = 0; i < n; i++)
+			vga_putc(s[i]);
 }
 
 void console_write(const char *s, size_t n)

@@ -1,7 +1,8 @@
-/* The hypervisor's console: COM1, mirrored to the VGA text screen. */
+/* The hypervisor's console: COM1, mirrored to the VGA text screen where there is one. */
 #ifndef UMBRA_HV_CONSOLE_H
 #define UMBRA_HV_CONSOLE_H
 
+#include "../boot/multiboot.h"
 #include "../lib/types.h"
 
 /*
@@ -11,7 +12,10 @@
  */
 enum { LOG_ERR, LOG_INFO, LOG_DEBUG };
 
-void console_init(void);
+/* The UART, and the screen the boot information (magic, mbi) leads to. */
+void console_init(u32 magic, const struct mb_info *mbi);
+/* One line saying which display the console mirrors to, and why. */
+void console_say_display(void);
 void console_set_level(unsigned level);
 void console_write(const char *s, size_t n);
 

@@ -113,7 +113,7 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	u32 free_before;
 	bool ok;
 
-	console_init();
+	console_init(magic, mbi);
 	/* Before the first line, which takes ms on a real UART: an NMI with no IDT resets the PC. */
 	desc_init();
 	kprintf("umbra: booting (%s paging)\n", pt_native.name);
@@ -125,6 +125,7 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	if (mbi->flags & MB_INFO_CMDLINE)
 		parse_hv_options((const char *)(uintptr_t)mbi->cmdline, &hv_opts, warn_option);
 	console_set_level(hv_opts.loglevel);
+	console_say_display();
 	print_image();
 	setup_memory(mbi);
 	fpu_init();

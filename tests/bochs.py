@@ -110,7 +110,7 @@ def _drain(fd):
         pass
 
 
-def run_boot(fmt, modules, cmdline="exit=halt", name="boot", cpu=DEFAULT_CPU, timeout=600):
+def run_boot(fmt, modules, cmdline="exit=halt", name="boot", cpu=DEFAULT_CPU, timeout=600, megs=256):
     """Boot the hypervisor with these modules ([(path, args)], as in harness.Boot)."""
     start = time.monotonic()
     workdir = os.path.join(harness.build_dir(fmt), "bochs", name)
@@ -119,7 +119,7 @@ def run_boot(fmt, modules, cmdline="exit=halt", name="boot", cpu=DEFAULT_CPU, ti
     serial, log = os.path.join(workdir, "serial.log"), os.path.join(workdir, "bochs.log")
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
-        f.write(bochsrc(iso, serial, log, cpu))
+        f.write(bochsrc(iso, serial, log, cpu, megs))
     with open(os.path.join(workdir, "debugger.rc"), "w") as f:
         f.write("continue\n")
     for path in (serial, log):

@@ -56,17 +56,46 @@ class Case:
         return sorted({STATUS_OK if v == OK else STATUS_FAIL for v in self.verdicts(fmt)})
 
 
+# What umbra-scripted.iso shows when it boots: two penumbra kernels running
+# scripted sessions, and a hello guest.
+ISO_SCRIPTED = [r'guest "pn1" shut down with exit code 0', r'guest "pn2" shut down with exit code 0',
+                r'guest "hello" shut down with exit code 0', r"\[pn1\] selftest: \d+ passed, 0 failed$",
+                r"\[pn2\] BENCH op=null_syscall", r"powering off: success"]
+
+# The display line (hypervisor/display.c): GRUB under a BIOS names EGA text;
+# QEMU's -kernel names nothing, and SeaBIOS left text mode 3 in its data
+# area; GRUB under UEFI names the firmware's framebuffer; a machine without
+# a VGA has no text mode there (OVMF without a VGA leaves 0x200 as the CRT
+# controller's port: no zero area to count on).
+DISPLAY_GRUB_TEXT = r"VGA text 80x25 at 0xb8000 \(framebuffer type 2, EGA text, 80x25 at 0xb8000\)"
+DISPLAY_BDA_TEXT = (r"VGA text 80x25 at 0xb8000 \(no framebuffer named; BIOS data area: video mode 0x3,"
+                    r" CRT controller 0x3d4\)")
+DISPLAY_EFI_FB = r"none \(framebuffer type 1, RGB, \d+x\d+ at 0x[0-9a-f]+\), serial only"
+DISPLAY_BDA_NONE = (r"none \(no framebuffer named; BIOS data area: video mode 0x[0-9a-f]+, CRT controller"
+                    r" 0x[0-9a-f]+\), serial only")
+
+
+def display_is(what):
+    """A check: the boot says once which display it uses, and it is `what` (a regex)."""
+    def check(log):
+        lines = re.findall(r"^umbra: display: (.*)$", log, re.M)
+        if len(lines) != 1:
+            yield "one display line", "%d display lines" % len(lines)
+        else:
+            yield "display: /%s/" % what, None if re.fullmatch(what, lines[0]) else "display: " + lines[0]
+    return check
+
+
 CASES = [
     Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
          expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
                  r"\[a\] PASS memory", r"\[b\] PASS memory", r"^  a +\d+ +\d+  exit 0$",
-                 r"boot to first guest: \d+ TSC ticks$"]),
-    # The ISO make run boots without a terminal: GRUB, two penumbra kernels
-    # running scripted sessions, and a hello guest.
-    Case("iso_grub", [], iso="umbra-scripted.iso", timeout=180,
-         expect=[r'guest "pn1" shut down with exit code 0', r'guest "pn2" shut down with exit code 0',
-                 r'guest "hello" shut down with exit code 0', r"\[pn1\] selftest: \d+ passed, 0 failed$",
-                 r"\[pn2\] BENCH op=null_syscall", r"powering off: success"]),
+                 r"boot to first guest: \d+ TSC ticks$"],
+         check=display_is(DISPLAY_BDA_TEXT)),
+    # The ISO make run boots without a terminal, through GRUB under a BIOS
+    # (the UEFI boots are below).
+    Case("iso_grub", [], iso="umbra-scripted.iso", timeout=180, expect=ISO_SCRIPTED,
+         check=display_is(DISPLAY_GRUB_TEXT)),
     Case("nonzero_exit", [(HELLO, "name=ok code=0"), (HELLO, "name=three code=3")], verdict=GUEST_FAILED,
          expect=[r'guest "three" shut down with exit code 3', r"^  three +\d+ +\d+  exit 3$",
                  r'guest "ok" shut down with exit code 0', r"powering off: failure"]),
@@ -494,7 +523,8 @@ BOCHS_CASES = [
          reject=[r"not stopped;"]),
     Case("two_hello", [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")],
          expect=[r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
-                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"powering off: success"]),
+                 r"\[a\] PASS memory", r"\[b\] PASS memory", r"powering off: success"],
+         check=display_is(DISPLAY_GRUB_TEXT)),
 ]
 
 # Under Bochs too: the isolation promises, and the failsafe, including an eip
@@ -786,6 +816,60 @@ CASES.append(Case("penumbra_shell", [(PENUMBRA, "name=pn mem=64M")],
                           r"^\[pn\] \$ cat\n\[pn\] abc\n\[pn\] abc\n\[pn\] \$ cat\n\[pn\] \^C\n\[pn\] \$ poweroff$",
                           r"^\[pn\] penumbra: power off, status 0",
                           r'guest "pn" shut down with exit code 0']))
+
+
+# Real PCs: the same ISO under UEFI (OVMF, 64-bit; GRUB x86_64-efi), which
+# names its framebuffer, and the usual guests on a Q35 chipset, and on a
+# PC without a VGA. tests/hardware.py (make test-hardware) runs many more.
+TWO_HELLO = [(HELLO, "name=a mem=16M code=0"), (HELLO, "name=b mem=8M code=0")]
+TWO_HELLO_EXPECT = [r'guest "a" shut down with exit code 0', r'guest "b" shut down with exit code 0',
+                    r"\[a\] PASS memory", r"\[b\] PASS memory", r"powering off: success"]
+CASES.append(Case("iso_efi64", [], iso="umbra-scripted.iso", firmware="efi64", timeout=120,
+                  expect=ISO_SCRIPTED, check=display_is(DISPLAY_EFI_FB)))
+CASES.append(Case("q35_hello", TWO_HELLO, machine="q35", expect=TWO_HELLO_EXPECT,
+                  check=display_is(DISPLAY_BDA_TEXT)))
+CASES.append(Case("no_vga_hello", TWO_HELLO, extra=["-vga", "none"], expect=TWO_HELLO_EXPECT,
+                  check=display_is(DISPLAY_BDA_NONE)))
+
+
+class ScreenCase(Case):
+    """Booted with exit=halt, then the VGA text memory read back (tests/screen.py)."""
+
+    def __init__(self, name, modules, screen=(), **kw):
+        super().__init__(name, modules, **kw)
+        self.screen = screen        # regexes, each matching one row of text memory whole
+
+    def run(self, fmt):
+        from screen import run_screen
+        return run_screen(fmt, self.module_list(fmt), extra=self.boot.get("extra", ()),
+                          timeout=self.boot.get("timeout", 60))
+
+    def checks(self, result):
+        yield "halts, then the screen is read", None if result.status == 33 else \
+            "timed out" if result.status is None else "the run failed"
+        for pat in self.expect:
+            yield "log has /%s/" % pat, None if re.search(pat, result.serial, re.M) else "not found"
+        if self.check:
+            yield from self.check(result.serial)
+        for pat in self.screen:
+            rows = [(t.rstrip(), a) for t, a in result.rows if re.fullmatch(pat, t.rstrip())]
+            yield "screen has /%s/" % pat, None if rows else "no such row"
+            if rows:
+                text, attrs = rows[0]
+                odd = sorted({a for a in attrs[:len(text)] if a != 0x07})
+                yield "screen /%s/ in light grey on black" % pat, \
+                    "attributes %s" % ", ".join("0x%02x" % a for a in odd) if odd else None
+
+
+# The console's mirror on the VGA text screen: what the serial console says
+# at boot and at the end is in text memory too, one row per line (a line
+# longer than 80 characters goes on in the next row).
+CASES.append(ScreenCase("vga_mirror", TWO_HELLO, check=display_is(DISPLAY_BDA_TEXT),
+                        expect=[r"^umbra: powering off: success$", r"^umbra: halted$"],
+                        screen=[r"umbra: booting \((2-level|PAE) paging\)",
+                                r"umbra: display: VGA text 80x25 at 0xb8000 \(no framebuffer named; .*",
+                                r"\[a\] PASS memory: .*", r"  b +\d+ +\d+  exit 0",
+                                r"umbra: powering off: success", r"umbra: halted"]))
 
 
 # The in-guest fuzzer (tests/guests/hcfuzz): random hypercalls, page tables,

@@ -42,6 +42,10 @@ class Boot:
     modules: list = field(default_factory=list)  # [(path, args)], path relative to build/<fmt>
     cmdline: str = "exit=qemu"
     iso: str = ""                # an ISO of the build directory to boot instead (GRUB)
+    media: str = "cdrom"         # the ISO as a "cdrom", or the hybrid image as a "disk" or "usb"
+    firmware: str = "bios"       # "bios" (SeaBIOS), "efi64" or "efi32" (OVMF): qemu.FIRMWARE
+    machine: str = ""            # QEMU's -machine: "" (pc), "pc", "q35"
+    cpu: str = ""                # QEMU's -cpu, "" for its default
     memory: str = "256M"
     timeout: int = 60
     cpu: str = ""               # QEMU's -cpu model, "" for its default
@@ -76,6 +80,8 @@ def machine(boot):
     d = build_dir(boot.fmt)
     return qemu.Machine(kernel=os.path.join(d, "umbra.elf"),
                         iso=os.path.join(d, boot.iso) if boot.iso else "",
+                        media=boot.media, firmware=boot.firmware, machine=boot.machine,
+                        cpu=boot.cpu,
                         modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,

@@ -107,10 +107,17 @@ def boot_job(case, fmt):
     return "boot/%s/%s" % (fmt, case.name), checks, result.log, figures
 
 
+def bochs_megs(size):
+    """QEMU's -m size ("64M", "2G") in Bochs's megabytes."""
+    return int(size[:-1]) * (1024 if size[-1] in "Gg" else 1) if size[-1] in "MmGg" else int(size)
+
+
 def bochs_job(case, fmt):
     """A boot case under Bochs, checked as under QEMU."""
     result = bochs.run_boot(fmt, case.module_list(fmt), name=case.name,
-                            timeout=case.boot.get("timeout", 300))
+                            timeout=case.boot.get("timeout", 300),
+                            cpu=case.boot.get("cpu") or bochs.DEFAULT_CPU,
+                            megs=bochs_megs(case.boot.get("memory", "256M")))
     with open(os.path.join(LOGS, "bochs-%s-%s.log" % (case.name, fmt)), "w") as f:
         f.write("# %.1f s under Bochs, status %s\n%s" % (result.seconds, result.status, result.log))
     return "bochs/%s/%s" % (fmt, case.name), list(common_checks(result, fmt, case)), result.log, []

@@ -7,8 +7,10 @@
 # Usage: tools/deps.sh [GROUP...], with no group meaning all of them:
 #   build  the hypervisor and guests: nasm, the i686 cross compiler and binutils,
 #          python3 (penumbra's archive)
-#   iso    the GRUB rescue ISO: grub-mkrescue with its BIOS files, xorriso, mtools
-#   boot   booting in QEMU: qemu-system-i386, and python3 for tools/umbra-boot and tests
+#   iso    the GRUB rescue ISO: grub-mkrescue with its BIOS and UEFI (x86-64 and IA-32)
+#          files, xorriso, mtools
+#   boot   booting in QEMU: qemu-system-i386 (and x86_64, for 64-bit UEFI), OVMF's
+#          UEFI firmware (x86-64 and IA-32), and python3 for tools/umbra-boot and tests
 #   host   the host-side tests and fuzzer: gcc, clang with libFuzzer's runtime
 #   bochs  Bochs 2.7, which checks segment limits (QEMU's TCG does not), with its
 #          BIOS images and the terminal display (Debian's Bochs has no "nogui")
@@ -34,11 +36,17 @@ group_build() {
 group_iso() {
 	check grub-mkrescue grub-common
 	[ -d /usr/lib/grub/i386-pc ] || need="$need grub-pc-bin"
+	[ -d /usr/lib/grub/x86_64-efi ] || need="$need grub-efi-amd64-bin"
+	[ -d /usr/lib/grub/i386-efi ] || need="$need grub-efi-ia32-bin"
 	check xorriso xorriso
 	check mformat mtools
 }
 group_boot() {
 	check qemu-system-i386 qemu-system-x86
+	check qemu-system-x86_64 qemu-system-x86
+	# tools/umbraboot/qemu.py's FIRMWARE names these files.
+	[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || need="$need ovmf"
+	[ -e /usr/share/OVMF/OVMF32_CODE_4M.secboot.fd ] || need="$need ovmf-ia32"
 	check python3 python3
 }
 group_bochs() {

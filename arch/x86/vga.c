@@ -1,21 +1,20 @@
 /*
- * The VGA text screen, a mirror of the serial console on real PCs.
+ * The VGA text screen, a mirror of the serial console on PCs that have one
+ * (hypervisor/display.c decides whether this one does, and its size).
  *
  * Scrolling by copying the screen up costs 2,000 moves a line, which a
  * guest printing empty lines would turn into most of the CPU. So the
- * screen is a window onto the whole 32 KiB of text memory (204 rows): a
- * new line moves the CRT controller's start address one row on, and only
- * when the window reaches the end of the memory is the screen copied back
- * to the start, once every 180 lines.
+ * screen is a window onto the whole 32 KiB of text memory (204 rows of
+ * 80 columns): a new line moves the CRT controller's start address one
+ * row on, and only when the window reaches the end of the memory is the
+ * screen copied back to the start, once every 180 lines at 80x25.
  */
 #include "vga.h"
 #include "cpu.h"
 #include "../../lib/types.h"
 
 #define VGA_TEXT	((volatile u16 *)0xb8000)
-#define COLS		80
-#define ROWS		25
-#define BUF_ROWS	(0x4000 / COLS)		/* 16 Ki cells of text memory */
+#define TEXT_CELLS	0x4000			/* 16 Ki cells of text memory */
 #define ATTR		0x0700			/* light grey on black */
 
 #define CRTC_INDEX	0x3d4
@@ -23,12 +22,14 @@
 #define CRTC_START_HIGH	0x0c
 #define CRTC_START_LOW	0x0d
 
+static unsigned cols, rows;	/* the screen's */
+static unsigned buf_rows;	/* rows of text memory */
 static unsigned top;		/* the buffer row shown first */
 static unsigned row, col;	/* the cursor, on the screen */
 
 static void show(unsigned first)
 {
-	u16 start = (u16)(first * COLS);
+	u16 start = (u16)(first * cols);
 
 	outb(CRTC_INDEX, CRTC_START_HIGH);
 	outb(CRTC_DATA, start >> 8);
@@ -38,33 +39,36 @@ static void show(unsigned first)
 
 static void clear_row(unsigned r)
 {
-	volatile u32 *p = (volatile u32 *)&VGA_TEXT[r * COLS];
+	volatile u32 *p = (volatile u32 *)&VGA_TEXT[r * cols];
 
-	for (unsigned i = 0; i < COLS / 2; i++)
+	for (unsigned i = 0; i < cols / 2; i++)
 		p[i] = (ATTR | ' ') * 0x10001u;
 }
 
 static void newline(void)
 {
 	col = 0;
-	if (row < ROWS - 1) {
+	if (row < rows - 1) {
 		row++;
 		return;
 	}
-	if (top + ROWS == BUF_ROWS) {
-		for (unsigned i = 0; i < (ROWS - 1) * COLS; i++)
-			VGA_TEXT[i] = VGA_TEXT[(top + 1) * COLS + i];
+	if (top + rows == buf_rows) {
+		for (unsigned i = 0; i < (rows - 1) * cols; i++)
+			VGA_TEXT[i] = VGA_TEXT[(top + 1) * cols + i];
 		top = 0;
 	} else {
 		top++;
 	}
-	clear_row(top + ROWS - 1);
+	clear_row(top + rows - 1);
 	show(top);
 }
 
-void vga_init(void)
+void vga_init(unsigned ncols, unsigned nrows)
 {
-	for (unsigned r = 0; r < ROWS; r++)
+	cols = ncols;
+	rows = nrows;
+	buf_rows = TEXT_CELLS / cols;
+	for (unsigned r = 0; r < rows; r++)
 		clear_row(r);
 	top = row = col = 0;
 	show(0);
@@ -76,7 +80,7 @@ void vga_putc(char c)
 		newline();
 		return;
 	}
-	if (col == COLS)
+	if (col == cols)
 		newline();
-	VGA_TEXT[(top + row) * COLS + col++] = ATTR | (u8)c;
+	VGA_TEXT[(top + row) * cols + col++] = ATTR | (u8)c;
 }

@@ -1,7 +1,9 @@
 """One QEMU run of umbra: its command line, and the serial console captured as it comes.
 
 The hypervisor is loaded with -kernel and its guests with -initrd (QEMU's
-own Multiboot loader), or an ISO is booted through GRUB. The serial port is
+own Multiboot loader), or an ISO is booted through GRUB: as a CD, or the
+hybrid image as a hard disk or a USB stick, under SeaBIOS or under UEFI
+(OVMF, 64-bit or 32-bit; FIRMWARE says where each is). The serial port is
 QEMU's standard output, read here as it arrives so that a caller can show
 it live and keep it, and so that keys can be typed once a given line has
 appeared (and NMIs injected, through QMP, before them). Through isa-debug-exit the hypervisor ends QEMU with status 33
@@ -27,11 +29,39 @@ BAUD_115200 = 11520     # bytes per second at 115200 baud, 8N1 (10 bits a byte)
 
 
 @dataclass
+class Firmware:
+    qemu: str                   # the QEMU that runs it
+    code: str = ""              # the firmware's code, a read-only flash; "" is QEMU's SeaBIOS
+    variables: str = ""         # its variable store: a template, never written (snapshot=on)
+    machine: str = ""           # options the -machine must have (q35 with SMM, for some)
+    secure: bool = False        # the code flash is accessible only to SMM
+    package: str = ""           # the Debian package that has them
+
+
+# Debian's OVMF: x86-64 UEFI (ovmf), whose GRUB is x86_64-efi, and IA-32
+# UEFI (ovmf-ia32, built only with Secure Boot, so q35 with SMM), whose GRUB
+# is i386-efi. Secure Boot stays off: the variable store enrols no keys.
+FIRMWARE = {
+    "bios": Firmware(qemu="qemu-system-i386"),
+    "efi64": Firmware(qemu="qemu-system-x86_64", code="/usr/share/OVMF/OVMF_CODE_4M.fd",
+                      variables="/usr/share/OVMF/OVMF_VARS_4M.fd", package="ovmf"),
+    "efi32": Firmware(qemu="qemu-system-i386", code="/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd",
+                      variables="/usr/share/OVMF/OVMF32_VARS_4M.fd", machine="q35,smm=on",
+                      secure=True, package="ovmf-ia32"),
+}
+MEDIA = ("cdrom", "disk", "usb")
+
+
+@dataclass
 class Machine:
     kernel: str = ""            # the hypervisor's ELF file, booted with -kernel
     modules: List[Tuple[str, str]] = field(default_factory=list)  # (file, module line)
     cmdline: str = "exit=qemu"  # the hypervisor's options
     iso: str = ""               # instead of kernel and modules: an ISO booted through GRUB
+    media: str = "cdrom"        # the ISO as a CD, or the hybrid image as a "disk" or "usb" stick
+    firmware: str = "bios"      # a key of FIRMWARE
+    machine: str = ""           # QEMU's -machine: "" (its pc), "pc", "q35"
+    cpu: str = ""               # QEMU's -cpu, "" for its default
     memory: str = "256M"
     accel: str = "tcg"          # "tcg" (instructions counted, deterministic) or "kvm"
     timeout: float = 60.0       # seconds
@@ -41,9 +71,8 @@ class Machine:
     nmis: int = 0               # NMIs injected through QMP, all before the first key ...
     nmi_after: str = ""         # ... once the console shows this (default: `after`)
     nmi_interval: float = 0.02  # seconds between two NMIs
-    cpu: str = ""               # QEMU's -cpu model ("486", "pentium2"); "" for its default
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
-    qemu: str = "qemu-system-i386"
+    qemu: str = ""              # "" for the firmware's
     serial_rate: int = 0        # bytes per second the console is read at (0: as it comes)
 
 
@@ -62,16 +91,50 @@ def module_arg(path, line):
     return (path + (" " + line if line else "")).replace(",", ",,")
 
 
-def accel_args(accel):
+def accel_args(accel, firmware="bios", cpu=""):
     if accel == "kvm":
-        return ["-accel", "kvm", "-cpu", "host"]
+        return ["-accel", "kvm", "-cpu", cpu or "host"]
+    cmd = ["-accel", "tcg"] + (["-cpu", cpu] if cpu else [])
     if accel == "tcg-realtime":
         # The TSC and the clocks follow the host's time: a wait for the
         # pipe shows as the time it took, not as the few instructions run.
-        return ["-accel", "tcg"]
+        return cmd
+    # UEFI firmware waits in loops on its timers, instruction by instruction
+    # under -icount: a minute to boot. It runs on the host's clock instead.
+    if firmware != "bios":
+        return cmd
     # Under -icount shift=0 one instruction is one nanosecond and the TSC
     # counts instructions, so runs and figures are the same every time.
-    return ["-accel", "tcg", "-icount", "shift=0,sleep=off"]
+    return cmd + ["-icount", "shift=0,sleep=off"]
+
+
+def firmware_args(m):
+    fw = FIRMWARE[m.firmware]
+    machine = m.machine
+    if fw.machine:
+        base = fw.machine.split(",")[0]
+        if machine not in ("", base):
+            raise ValueError("firmware %s needs -machine %s, not %s" % (m.firmware, base, machine))
+        machine = fw.machine
+    cmd = ["-machine", machine] if machine else []
+    if fw.code:
+        if fw.secure:
+            cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        cmd += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + fw.code,
+                "-drive", "if=pflash,format=raw,unit=1,snapshot=on,file=" + fw.variables]
+    return cmd
+
+
+def media_args(iso, media):
+    if media == "cdrom":
+        return ["-cdrom", iso]
+    drive = "format=raw,snapshot=on,file=" + iso.replace(",", ",,")
+    if media == "disk":
+        return ["-drive", drive]
+    if media == "usb":
+        return ["-drive", "if=none,id=stick," + drive,
+                "-device", "qemu-xhci", "-device", "usb-storage,drive=stick"]
+    raise ValueError("unknown media %r (one of %s)" % (media, ", ".join(MEDIA)))
 
 
 class Qmp:
@@ -120,13 +183,12 @@ class Qmp:
 
 
 def command(m, qmp_path=""):
-    cmd = [m.qemu, "-m", m.memory, "-display", "none", "-no-reboot", "-monitor", "none",
+    cmd = [m.qemu or FIRMWARE[m.firmware].qemu, "-m", m.memory, "-display", "none",
+           "-no-reboot", "-monitor", "none",
            "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
-    cmd += accel_args(m.accel)
-    if m.cpu:
-        cmd += ["-cpu", m.cpu]
+    cmd += firmware_args(m) + accel_args(m.accel, m.firmware, m.cpu)
     if m.iso:
-        cmd += ["-cdrom", m.iso]
+        cmd += media_args(m.iso, m.media)
     else:
         cmd += ["-kernel", m.kernel, "-append", m.cmdline]
         if m.modules:
@@ -138,6 +200,11 @@ def command(m, qmp_path=""):
 
 def run(m, echo: Optional[Callable[[bytes], None]] = None):
     """Boot m; echo(chunk) sees the serial output as it arrives."""
+    fw = FIRMWARE[m.firmware]
+    for path in (fw.code, fw.variables):
+        if path and not os.path.exists(path):
+            return Run(127, "", "no firmware file %s (Debian's package %s)" % (path, fw.package),
+                       0.0, False)
     qmp_dir = tempfile.mkdtemp(prefix="umbra-qmp-") if m.nmis else ""
     try:
         return run_machine(m, echo, os.path.join(qmp_dir, "qmp.sock") if qmp_dir else "")
