@@ -48,7 +48,6 @@ class Boot:
     cpu: str = ""                # QEMU's -cpu, "" for its default
     memory: str = "256M"
     timeout: int = 60
-    cpu: str = ""               # QEMU's -cpu model, "" for its default
     extra: list = field(default_factory=list)    # more QEMU arguments
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
@@ -87,7 +86,7 @@ def machine(boot):
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
                         key_interval=boot.key_interval, serial_rate=boot.serial_rate,
                         nmis=boot.nmis, nmi_after=boot.nmi_after, nmi_interval=boot.nmi_interval,
-                        cpu=boot.cpu, extra=boot.extra)
+                        extra=boot.extra)
 
 
 def run(boot):
