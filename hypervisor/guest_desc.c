@@ -272,9 +272,9 @@ s32 hc_set_shared(struct guest *g, const u32 a[4])
 			   s->syscall_vector, UMBRA_HCALL_VECTOR);
 		return UMBRA_EINVAL;
 	}
-	if (s->kernel_base >= SWITCHER_BASE || s->kernel_base % pt_span(&pt_native, pt_native.levels - 2)) {
+	if (s->kernel_base >= SWITCHER_BASE || s->kernel_base % pt_span(&pt_native, pt_native.dir)) {
 		guest_kill(g, "set_shared: kernel address 0x%x must be a multiple of %u MiB below the Switcher",
-			   s->kernel_base, (unsigned)(pt_span(&pt_native, pt_native.levels - 2) >> 20));
+			   s->kernel_base, (unsigned)(pt_span(&pt_native, pt_native.dir) >> 20));
 		return UMBRA_EINVAL;
 	}
 	if (!g->shadow.linear && g->kernel_base && s->kernel_base != g->kernel_base) {

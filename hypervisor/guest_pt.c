@@ -9,7 +9,7 @@
 #include "../lib/format.h"
 
 #define F	(&pt_native)
-#define LEAF	(F->levels - 1u)
+#define LEAF	(F->leaf)
 
 /* `place` says where e is, for the message: "for 0x40000000", "at gpa 0x5008". */
 static bool check_at(struct guest *g, const char *who, unsigned level, const char *place, pte_t e)
@@ -54,10 +54,10 @@ bool guest_entry_check_gpa(struct guest *g, const char *who, unsigned level, gpa
 
 void guest_set_accessed(struct guest *g, struct gwalk *w, bool write)
 {
-	for (unsigned l = (F->levels == 3); l < F->levels; l++) {
+	for (unsigned l = 0; l < F->levels; l++) {
 		pte_t e = w->e[l] | PTE_A | (l == LEAF && write ? PTE_D : 0);
 
-		if (e != w->e[l]) {
+		if (F->level[l].accessed && e != w->e[l]) {
 			w->e[l] = e;
 			guest_pte_write(g, w->at[l], e);
 		}

@@ -65,7 +65,7 @@ static inline int guest_walk(struct guest *g, const char *who, gpa_t cr3, gva_t 
 	for (unsigned l = 0; l < stop; l++) {
 		pte_t e;
 
-		if (l == pt_native.levels - 1u) {
+		if (l == pt_native.leaf) {
 			w->dir_write = w->write;
 			w->dir_user = w->user;
 		}
@@ -77,7 +77,7 @@ static inline int guest_walk(struct guest *g, const char *who, gpa_t cr3, gva_t 
 			guest_entry_check(g, who, l, va, e);
 			return -1;
 		}
-		if (pt_native.levels == 2 || l > 0) {
+		if (pt_native.level[l].rights) {
 			w->write &= !!(e & PTE_W);
 			w->user &= !!(e & PTE_U);
 		}

@@ -95,14 +95,14 @@ static s32 hc_new_pgtable(struct guest *g, const u32 a[4])
 
 static s32 hc_set_pte(struct guest *g, const u32 a[4])
 {
-	return shadow_set_entry(g, pt_native.levels - 1, a[0], a[1], hc_arg64(a, 2));
+	return shadow_set_entry(g, pt_native.leaf, a[0], a[1], hc_arg64(a, 2));
 }
 
 static s32 hc_set_pmd(struct guest *g, const u32 a[4])
 {
-	if (pt_native.levels != 3)
+	if (!pt_native.set_pmd)
 		return UMBRA_EINVAL;
-	return shadow_set_entry(g, 1, a[0], a[1], hc_arg64(a, 2));
+	return shadow_set_entry(g, pt_native.dir, a[0], a[1], hc_arg64(a, 2));
 }
 
 static s32 hc_set_pgd(struct guest *g, const u32 a[4])

@@ -4,6 +4,7 @@
  * check is refused with the reason, and the others still run.
  */
 #include "loader.h"
+#include "../arch/x86/paging.h"
 #include "cmdline.h"
 #include "console.h"
 #include "elf.h"
@@ -22,11 +23,7 @@
 #define MIN_MEM		MiB(1)
 #define MAX_MEM		((u64)MiB(1024))
 
-#if UMBRA_PAE
-#define NATIVE_PAGING	UMBRA_PAGING_PAE
-#else
-#define NATIVE_PAGING	UMBRA_PAGING_2LEVEL
-#endif
+#define NATIVE_PAGING	(pt_native.abi)
 
 struct module_args {
 	char name[UMBRA_NAME_MAX];

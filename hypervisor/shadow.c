@@ -43,8 +43,8 @@
 #include "../lib/string.h"
 
 #define F	(&pt_native)
-#define LEAF	(F->levels - 1u)	/* level of the tables holding page entries */
-#define DIR	(F->levels - 2u)	/* level whose entries link leaf tables */
+#define LEAF	(F->leaf)	/* level of the tables holding page entries */
+#define DIR	(F->dir)	/* level whose entries link leaf tables */
 #define LINEAR_CR3	((gpa_t)-2)
 
 /*
@@ -624,7 +624,7 @@ static bool valid_top(const struct guest *g, gpa_t cr3)
 {
 	u32 size = F->level[0].entries * F->entry_bytes;
 
-	return cr3 % (F->levels == 3 ? 32 : PAGE_SIZE) == 0 && cr3 < g->mem_bytes &&
+	return cr3 % F->top_align == 0 && cr3 < g->mem_bytes &&
 	       g->mem_bytes - cr3 >= size;
 }
 

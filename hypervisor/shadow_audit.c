@@ -19,7 +19,7 @@
 #include "../lib/format.h"
 
 #define F	(&pt_native)
-#define LEAF	(F->levels - 1u)
+#define LEAF	(F->leaf)
 
 /* What the guest's tables say of va, if it is not what s says; NULL if they agree. */
 static const char *disagreement(struct guest *g, gpa_t cr3, gva_t va, pte_t s, char *buf, size_t n)

@@ -124,7 +124,7 @@ static void report_ram(const struct mb_info *mbi, u64 used)
 		     "only below its Switcher region\n", ram.beyond_map / 1024, (u32)RAM_LIMIT);
 	if (ram.above_4g)
 		klog(LOG_INFO, "  %llu KiB above 4 GiB: %s\n", ram.above_4g / 1024,
-		     pt_native.levels == 2 ? "2-level paging reaches only the first 4 GiB"
+		     pt_native.entry_bytes == 4 ? "2-level paging reaches only the first 4 GiB"
 					   : "this PAE build does not use RAM above 4 GiB yet");
 	if (pieces)
 		klog(LOG_INFO, "  %llu KiB in partial pages at the ends of the firmware's ranges\n",

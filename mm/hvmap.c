@@ -19,7 +19,7 @@ u32 hvmap_cr3(void)
 
 static bool map_large(const struct pt_format *f, void *top, u32 va)
 {
-	unsigned level = f->levels - 2;
+	unsigned level = f->dir;
 	void *t = pt_table_at(f, top, level, va, true, FRAME_PAGETABLE, NO_GUEST);
 
 	if (!t)
@@ -48,7 +48,7 @@ bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt)
 	pte_set(f, t, pt_index(f, sl, f->switcher_base),
 		((pte_t)switcher_pt << PAGE_SHIFT) | pt_link_flags(f, sl));
 
-	write_cr4(read_cr4() | (f->levels == 3 ? CR4_PAE : CR4_PSE));
+	write_cr4(read_cr4() | f->cr4);
 	write_cr3(hvmap_cr3());
 	write_cr0(read_cr0() | CR0_PG | CR0_WP);
 	return true;

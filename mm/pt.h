@@ -14,8 +14,8 @@
 /*
  * Table at `level` holding the entry for `va`, starting from the top table
  * `top`. Missing tables on the way are created (owner and guest as given)
- * when `create` is set, linked with `link_flags` (the top level of PAE
- * takes only PTE_P). Returns NULL if a table is missing and not created, if
+ * when `create` is set, linked with the level's link flags (the top level
+ * of PAE takes only PTE_P). Returns NULL if a table is missing and not created, if
  * an entry on the way is a large page, or if no frame is left.
  */
 void *pt_table_at(const struct pt_format *f, void *top, unsigned level, u32 va,
@@ -24,9 +24,7 @@ void *pt_table_at(const struct pt_format *f, void *top, unsigned level, u32 va,
 /* The flags an entry linking a table at level+1 gets at `level`. */
 static inline pte_t pt_link_flags(const struct pt_format *f, unsigned level)
 {
-	if (f->levels == 3 && level == 0)
-		return PTE_P;
-	return PTE_P | PTE_W | PTE_U | PTE_A;
+	return f->level[level].link;
 }
 
 /*

@@ -2,15 +2,22 @@
  * Page-table entries, and the two paging formats described as data.
  *
  * umbra builds for one format (PAE=0: 2-level, 32-bit entries; PAE=1:
- * 3-level PAE, 64-bit entries), but every walker works from a struct
- * pt_format so that one piece of code serves both, and so that host-side
- * tests can exercise both formats in one binary.
+ * 3-level PAE, 64-bit entries), and every difference between the two is a
+ * field of struct pt_format: the levels, per level its index bits, what a
+ * guest entry may hold, how a table is linked, whether W/U count and A is
+ * kept, large pages; per format the leaf and directory levels, the top's
+ * alignment, the CR4 bit, the ABI's code and whether SET_PMD exists. Code
+ * reads the fields, never the number of levels. The walkers (mm/pt.c) take
+ * the format as a value, so their host tests cover both in one binary; the
+ * shadow code uses the build's own format (pt_native) as constants, which
+ * the compiler folds away, so its host tests are built once per format.
  */
 #ifndef UMBRA_ARCH_PAGING_H
 #define UMBRA_ARCH_PAGING_H
 
 #include "../../lib/types.h"
 #include "../../guest-abi/include/umbra/abi.h"
+#include "cpu.h"
 
 /* Entry bits (Intel SDM vol. 3, tables 4-4 to 4-20). */
 #define PTE_P		(1ull << 0)	/* present */
@@ -41,19 +48,30 @@ struct pt_level {
 	u8 shift;		/* bit where this level's index starts */
 	u16 entries;		/* entries in one table of this level */
 	pte_t allowed;		/* flag bits a present guest entry may hold */
+	pte_t link;		/* the flags of an entry that links a table of the next level */
 	bool large;		/* PS here makes the entry a large page, not a table link */
+	bool rights;		/* W and U here count (the PAE PDPT has neither) */
+	bool accessed;		/* the CPU sets A here, so umbra keeps it true too */
 };
 
 struct pt_format {
 	const char *name;	/* "2-level" or "PAE" */
 	u8 levels;
+	u8 leaf;		/* the level of the tables that map pages: levels - 1 */
+	u8 dir;			/* the level whose entries link leaf tables: levels - 2 */
 	u8 entry_bytes;		/* 4 or 8 */
 	pte_t addr_mask;	/* the frame-address bits of an entry */
+	u32 top_align;		/* alignment of a top-level table in bytes */
+	u32 cr4;		/* the CR4 bit that turns the format (and its large pages) on */
+	u32 abi;		/* UMBRA_PAGING_2LEVEL or UMBRA_PAGING_PAE, in a guest's note */
+	bool set_pmd;		/* whether SET_PMD names a level (the directory) */
 	u32 switcher_base;	/* start of the Switcher region */
 	u8 switcher_level;	/* the level whose one entry covers the region */
 	u32 large_page;		/* size a PS entry maps at the level above the leaf */
 	struct pt_level level[PT_MAX_LEVELS];	/* [0] is the top level */
 };
+
+#define PTE_LINK	(PTE_P | PTE_W | PTE_U | PTE_A)
 
 /*
  * The two formats (Intel SDM vol. 3, 4.3 and 4.4). Defined here, static,
@@ -65,15 +83,21 @@ struct pt_format {
 static const struct pt_format pt_2level = {
 	.name = "2-level",
 	.levels = 2,
+	.leaf = 1,
+	.dir = 0,
 	.entry_bytes = 4,
 	.addr_mask = 0xfffff000ull,
+	.top_align = 4096,
+	.cr4 = CR4_PSE,
+	.abi = UMBRA_PAGING_2LEVEL,
+	.set_pmd = false,
 	.switcher_base = UMBRA_SWITCHER_BASE_2LEVEL,
 	.switcher_level = 0,
 	.large_page = MiB(4),
 	.level = {
 		{ .shift = 22, .entries = 1024, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD,
-		  .large = true },
-		{ .shift = 12, .entries = 1024, .allowed = LEAF_FLAGS },
+		  .link = PTE_LINK, .large = true, .rights = true, .accessed = true },
+		{ .shift = 12, .entries = 1024, .allowed = LEAF_FLAGS, .rights = true, .accessed = true },
 	},
 };
 
@@ -87,17 +111,23 @@ static const struct pt_format pt_2level = {
 static const struct pt_format pt_pae = {
 	.name = "PAE",
 	.levels = 3,
+	.leaf = 2,
+	.dir = 1,
 	.entry_bytes = 8,
 	.addr_mask = 0x000ffffffffff000ull,
+	.top_align = 32,
+	.cr4 = CR4_PAE,
+	.abi = UMBRA_PAGING_PAE,
+	.set_pmd = true,
 	.switcher_base = UMBRA_SWITCHER_BASE_PAE,
 	.switcher_level = 1,
 	.large_page = MiB(2),
 	.level = {
 		{ .shift = 30, .entries = 4,
-		  .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_AVAIL },
+		  .allowed = PTE_P | PTE_PWT | PTE_PCD | PTE_A | PTE_D | PTE_AVAIL, .link = PTE_P },
 		{ .shift = 21, .entries = 512, .allowed = PTE_TABLE_FLAGS | PTE_PWT | PTE_PCD,
-		  .large = true },
-		{ .shift = 12, .entries = 512, .allowed = LEAF_FLAGS },
+		  .link = PTE_LINK, .large = true, .rights = true, .accessed = true },
+		{ .shift = 12, .entries = 512, .allowed = LEAF_FLAGS, .rights = true, .accessed = true },
 	},
 };
 

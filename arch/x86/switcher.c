@@ -41,7 +41,7 @@ mfn_t switcher_alloc(void)
 	mfn_t regs = frame_alloc_zeroed(FRAME_SWITCHER, NO_GUEST);
 	mfn_t ro = frame_alloc_zeroed(FRAME_SWITCHER, NO_GUEST);
 	mfn_t host_pt = frame_alloc_zeroed(FRAME_SWITCHER, NO_GUEST);
-	unsigned first = pt_index(&pt_native, pt_native.levels - 1, SWITCHER_BASE);
+	unsigned first = pt_index(&pt_native, pt_native.leaf, SWITCHER_BASE);
 
 	guest_pt = frame_alloc_zeroed(FRAME_SWITCHER, NO_GUEST);
 	if (regs == MFN_NONE || ro == MFN_NONE || host_pt == MFN_NONE || guest_pt == MFN_NONE)

@@ -33,18 +33,23 @@ static umbra_pte_t *entries(uint32_t table)
 	return (umbra_pte_t *)(uintptr_t)table;
 }
 
-#if UMBRA_PAE
-/* The directory for va (PAE: one of the four the top links). */
+/*
+ * The table that holds va's directory entry: the top level itself with
+ * 2-level paging, the directory its top-level entry links with PAE.
+ */
 static uint32_t dir_of(uint32_t top, uint32_t va)
 {
+	if (UMBRA_PT_LEVELS == 2)
+		return top;
 	return (uint32_t)(entries(top)[va >> 30] & ~0xfffull);
 }
 
+/* A new top level; with PAE, its four directories made and linked too. */
 uint32_t umbra_pt_new_top(void)
 {
 	uint32_t top = umbra_pt_page();
 
-	for (uint32_t i = 0; top && i < UMBRA_PT_TOP_ENTRIES; i++) {
+	for (uint32_t i = 0; UMBRA_PT_LEVELS == 3 && top && i < UMBRA_PT_TOP_ENTRIES; i++) {
 		uint32_t dir = umbra_pt_page();
 
 		if (!dir)
@@ -55,29 +60,14 @@ uint32_t umbra_pt_new_top(void)
 	return top;
 }
 
+/* Write va's directory entry and announce it: SET_PMD with PAE, SET_PGD without. */
 static long link_leaf(uint32_t top, uint32_t va, umbra_pte_t v)
 {
-	entries(dir_of(top, va))[(va >> 21) & 511] = v;
-	return umbra_set_pmd(top, va, v);
+	entries(dir_of(top, va))[(va >> UMBRA_PT_DIR_SHIFT) % UMBRA_PT_ENTRIES] = v;
+	if (UMBRA_PT_LEVELS == 3)
+		return umbra_set_pmd(top, va, v);
+	return umbra_set_pgd(top, va >> UMBRA_PT_DIR_SHIFT, v);
 }
-#else
-static uint32_t dir_of(uint32_t top, uint32_t va)
-{
-	(void)va;
-	return top;
-}
-
-uint32_t umbra_pt_new_top(void)
-{
-	return umbra_pt_page();
-}
-
-static long link_leaf(uint32_t top, uint32_t va, umbra_pte_t v)
-{
-	entries(top)[va >> 22] = v;
-	return umbra_set_pgd(top, va >> 22, v);
-}
-#endif
 
 static unsigned dir_index(uint32_t va)
 {

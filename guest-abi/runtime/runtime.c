@@ -7,14 +7,11 @@
  */
 #include <umbra/runtime.h>
 #include <umbra/elfnote.h>
+#include <umbra/paging.h>
 #include "../../lib/format.h"
 #include "../../lib/string.h"
 
-#if UMBRA_PAE
-UMBRA_GUEST_NOTE(UMBRA_PAGING_PAE);
-#else
-UMBRA_GUEST_NOTE(UMBRA_PAGING_2LEVEL);
-#endif
+UMBRA_GUEST_NOTE(UMBRA_PT_PAGING);
 
 void umbra_start(uint32_t magic, const struct umbra_boot_info *bi);
 

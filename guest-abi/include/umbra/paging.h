@@ -28,12 +28,14 @@ typedef uint64_t umbra_pte_t;
 #define UMBRA_PT_TOP_ENTRIES	4
 #define UMBRA_PT_ENTRIES	512
 #define UMBRA_PT_DIR_SHIFT	21	/* one leaf table maps 2 MiB */
+#define UMBRA_PT_PAGING		UMBRA_PAGING_PAE	/* for the ELF note */
 #else
 typedef uint32_t umbra_pte_t;
 #define UMBRA_PT_LEVELS		2
 #define UMBRA_PT_TOP_ENTRIES	1024
 #define UMBRA_PT_ENTRIES	1024
 #define UMBRA_PT_DIR_SHIFT	22	/* one leaf table maps 4 MiB */
+#define UMBRA_PT_PAGING		UMBRA_PAGING_2LEVEL
 #endif
 
 static inline long umbra_new_pgtable(uint32_t top)
