@@ -405,6 +405,9 @@ static inline __attribute__((always_inline)) pte_t make_spte(const struct guest 
  * if the levels above allow it), `write` is W if they allow writing. The
  * flags are 32-bit arithmetic whatever the format; e must be valid.
  */
+/* Machine frames are below 4 GiB: a shadow leaf entry's address fits in 32 bits. */
+_Static_assert(sizeof(paddr_t) == 4, "spte_fast() builds shadow entries in 32 bits");
+
 static inline __attribute__((always_inline)) u32 spte_fast(const mfn_t *p2m_dir, u32 e,
 							     u32 allow, u32 write)
 {
