@@ -101,23 +101,22 @@ static bool data_ok(u32 sel)
  * code and stack pair, eip inside the common limit, and data selectors
  * that are null or one of the two data segments with an RPL they allow.
  */
-static const u32 fixed_data_ok[2] = {
-	0xfu,					/* 0-3: null */
-	(3u << (UMBRA_KERNEL_DS & 0x1c)) |	/* 0x20, 0x21 */
-	(0xfu << (UMBRA_USER_DS & 0x1c)),	/* 0x30-0x33 */
+/* Indexed by selector (below 64): 1 if it is null or one of the two data segments. */
+static const u8 fixed_data_ok[64] = {
+	[0] = 1, [1] = 1, [2] = 1, [3] = 1,
+	[UMBRA_KERNEL_DS & ~3u] = 1, [UMBRA_KERNEL_DS] = 1,
+	[UMBRA_USER_DS & ~3u] = 1, [(UMBRA_USER_DS & ~3u) + 1] = 1, [(UMBRA_USER_DS & ~3u) + 2] = 1,
+	[UMBRA_USER_DS] = 1,
 };
-
-static bool fixed_data(u32 sel)
-{
-	return sel < 64 && ((fixed_data_ok[sel >> 5] >> (sel & 31)) & 1);
-}
 
 static bool fixed_frame(const struct guest_regs *r)
 {
+	u32 ds = r->ds, es = r->es, fs = r->fs, gs = r->gs;
+
 	return ((r->cs == UMBRA_KERNEL_CS && r->ss == UMBRA_KERNEL_DS) ||
 		(r->cs == UMBRA_USER_CS && r->ss == UMBRA_USER_DS)) &&
-	       r->eip < SWITCHER_BASE && fixed_data(r->ds) && fixed_data(r->es) &&
-	       fixed_data(r->fs) && fixed_data(r->gs);
+	       r->eip < SWITCHER_BASE && (ds | es | fs | gs) < 64 &&
+	       (fixed_data_ok[ds] & fixed_data_ok[es] & fixed_data_ok[fs] & fixed_data_ok[gs]);
 }
 
 /* failsafe_test=: break the frame after it passed (see enum failsafe_test). */
