@@ -843,18 +843,21 @@ s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
  */
 static u32 protect_leaf(void *gtable, void *table, unsigned first, unsigned end, u32 set)
 {
+	/* P, W and the software bits are in an entry's low word in both formats (little-endian). */
+	const unsigned stride = F->entry_bytes / 4;
+	u32 *g = (u32 *)gtable + first * stride, *s = table ? (u32 *)table + first * stride : NULL;
 	u32 changed = 0;
 
-	for (unsigned i = first; i < end; i++) {
-		pte_t e = pte_get(F, gtable, i);
+	for (unsigned i = first; i < end; i++, g += stride) {
+		u32 e = *g;
 
-		if ((e & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
-			continue;
-		pte_set(F, gtable, i, (e & ~PTE_W) | set);
-		changed++;
-		if (table)
-			pte_set(F, table, i, pte_get(F, table, i) & ~PTE_W);
+		if ((e & (PTE_P | PTE_W)) == (PTE_P | PTE_W)) {
+			*g = (e & ~(u32)PTE_W) | set;
+			changed++;
+		}
 	}
+	for (unsigned i = first; s && i < end; i++, s += stride)
+		*s &= ~(u32)PTE_W;
 	return changed;
 }
 

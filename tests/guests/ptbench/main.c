@@ -35,6 +35,7 @@
 #define POOL		0x00800000u
 #define POOL_END	0x00f00000u
 #define N		1000
+#define MIN(a, b)	((a) < (b) ? (a) : (b))
 #define SPACES		32
 #define RW		(UMBRA_PTE_P | UMBRA_PTE_W)
 #define RWAD		(RW | UMBRA_PTE_A | UMBRA_PTE_D)
@@ -185,16 +186,28 @@ static void bench_fork_munmap(void)
 	shadow_all();
 	start();
 	umbra_protect_range(tops[0], VA, N, 0x200);
-	for (uint32_t i = 0; i < N; i++)
-		child[i] = *entry(i);
+	for (uint32_t i = 0; i < N;) {		/* a leaf table at a time, as a kernel copies */
+		umbra_pte_t *from = entry(i);
+		uint32_t n = MIN(N - i, UMBRA_PT_ENTRIES - (VA / UMBRA_PAGE + i) % UMBRA_PT_ENTRIES);
+
+		for (uint32_t j = 0; j < n; j++)
+			child[i + j] = from[j];
+		i += n;
+	}
 	fork = per_op(N);
 	umbra_check(!(*entry(N - 1) & UMBRA_PTE_W) && (*entry(N - 1) & 0x200) &&
 		    child[N - 1] == *entry(N - 1), "fork-like copy: the entries are protected and copied");
 	shadow_all();
 	calls = umbra_shared.hypercalls;
 	start();
-	for (uint32_t i = 0; i < N; i++)
-		*entry(i) = 0;
+	for (uint32_t i = 0; i < N;) {
+		umbra_pte_t *at = entry(i);
+		uint32_t n = MIN(N - i, UMBRA_PT_ENTRIES - (VA / UMBRA_PAGE + i) % UMBRA_PT_ENTRIES);
+
+		for (uint32_t j = 0; j < n; j++)
+			at[j] = 0;
+		i += n;
+	}
 	umbra_update_range(tops[0], VA, N);
 	munmap = per_op(N);
 	umbra_check(umbra_shared.hypercalls - calls == 1, "munmap-like clear: one call for 1000 entries");
