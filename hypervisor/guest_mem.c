@@ -54,3 +54,35 @@ bool guest_write_virt(struct guest *g, gva_t dst, const void *src, u32 len, gva_
 {
 	return copy_virt(g, dst, (u8 *)src, len, true, bad);
 }
+
+bool guest_span_get(struct guest *g, gva_t va, u32 len, bool write, struct guest_span *sp,
+		    gva_t *bad)
+{
+	u32 first = MIN(len, PAGE_SIZE - (va & ~PAGE_MASK));
+
+	*sp = (struct guest_span){ .first = first, .len = len };
+	for (unsigned i = 0; i < 2 && (i == 0 || len > first); i++) {
+		gva_t at = i ? va + first : va;
+
+		if ((i && at < va) || !shadow_translate(g, at, write, &sp->at[i]) ||
+		    sp->at[i] >= g->mem_bytes) {
+			*bad = at;
+			return false;
+		}
+	}
+	return true;
+}
+
+void guest_span_copy(struct guest *g, const struct guest_span *sp, void *buf, u32 len, bool to_guest)
+{
+	for (unsigned i = 0, done = 0; i < 2 && done < len; i++) {
+		u32 n = MIN(len - done, i ? sp->len - sp->first : sp->first);
+		u8 *guest = guest_phys_ptr(g, sp->at[i]);
+
+		if (to_guest)
+			memcpy(guest, (u8 *)buf + done, n);
+		else
+			memcpy((u8 *)buf + done, guest, n);
+		done += n;
+	}
+}

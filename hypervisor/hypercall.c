@@ -223,7 +223,9 @@ const char *hcall_name(u32 nr)
 /*
  * The list is copied in a chunk at a time (it is guest memory, and the
  * guest must not change an entry between its check and its use), and the
- * results of the entries run are copied back.
+ * results of the entries run are copied back to where the chunk was read
+ * from: its pages are translated once, for both, even if an entry changes
+ * the list's mapping.
  */
 #define BATCH_CHUNK	64	/* 1.5 KiB of stack */
 
@@ -246,10 +248,20 @@ static u32 run_entries(struct guest *g, struct umbra_multicall *mc, u32 n, u32 f
 	return n;
 }
 
+/* A piece of time in TSC ticks, worked out once (a 64-bit division is dear). */
+static u64 piece_tsc(void)
+{
+	static u64 ticks;
+
+	if (!ticks)
+		ticks = (u64)tsc_khz * HCALL_PIECE_US / 1000;
+	return ticks;
+}
+
 /* Run the batch from entry g->mc_done on, for one piece of time at most. */
 static s32 multicall(struct guest *g, gva_t list, u32 count)
 {
-	u64 deadline = rdtsc() + (u64)tsc_khz * HCALL_PIECE_US / 1000;
+	u64 deadline = rdtsc() + piece_tsc();
 	struct umbra_multicall mc[BATCH_CHUNK];
 	u32 done = g->mc_done;
 	gva_t bad;
@@ -258,13 +270,13 @@ static s32 multicall(struct guest *g, gva_t list, u32 count)
 		guest_kill(g, "multicall: %u calls exceed the limit of %u", count, UMBRA_MULTICALL_MAX);
 	while (done < count) {
 		u32 n = MIN(count - done, BATCH_CHUNK), ran;
-		gva_t at = list + done * sizeof(mc[0]);
+		struct guest_span span;
 
-		if (!guest_read_virt(g, mc, at, n * sizeof(mc[0]), &bad))
+		if (!guest_span_get(g, list + done * sizeof(mc[0]), n * sizeof(mc[0]), true, &span, &bad))
 			goto unmapped;
+		guest_span_copy(g, &span, mc, n * sizeof(mc[0]), false);
 		ran = run_entries(g, mc, n, done, deadline);
-		if (!guest_write_virt(g, at, mc, ran * sizeof(mc[0]), &bad))
-			goto unmapped;
+		guest_span_copy(g, &span, mc, ran * sizeof(mc[0]), true);
 		done += ran;
 		if (g->state != GUEST_RUNNABLE)
 			break;	/* halted: the rest is not run */
