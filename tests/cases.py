@@ -608,3 +608,44 @@ CASES += [Case("hcfuzz_fatal_seed%d" % seed,
 CASES.append(Case("hcfuzz_ldt", [(HCFUZZ, "name=fz mem=16M seed=1 ops=0 mode=ldt"), (HELLO, "name=canary")],
                   expect=[r"\[fz\] hcfuzz: the LDT call gate did not work",
                           r'guest "canary" shut down with exit code 0']))
+
+
+class ExitCase(Case):
+    """A run that ends some other way than QEMU's debug-exit port: QEMU's status is 0."""
+
+    def run(self, fmt):
+        import harness
+        return harness.run(harness.Boot(fmt=fmt, modules=self.module_list(fmt), **self.boot))
+
+    def checks(self, result):
+        if result.status is None:
+            yield "QEMU exits", "timed out after %.0f s" % result.seconds
+        else:
+            yield "QEMU exit status 0", None if result.status == 0 else "status %s" % result.status
+        yield "no panic", "PANIC in log" if "PANIC" in result.log else None
+        for pat in self.expect:
+            yield "log has /%s/" % pat, None if re.search(pat, result.log, re.M) else "not found"
+        for pat in self.reject:
+            yield "log lacks /%s/" % pat, "found" if re.search(pat, result.log, re.M) else None
+
+
+# ACPI power-off and reset, on both of QEMU's PC machines. A reset here would
+# boot umbra again (reboot=reset undoes -no-reboot), so only S5 ends QEMU;
+# the reset is QEMU's -no-reboot exit. By default (exit=auto) a machine
+# without QEMU's debug-exit device is powered off after success.
+ONCE = [r"^umbra: powering off: success$", r'guest "a" shut down with exit code 0']
+TWICE = [r"umbra: booting(?:.*\n)*umbra: booting", r"did not (power off|reset)", r"^umbra: halted"]
+for _m in ("pc", "q35"):
+    CASES += [
+        ExitCase("exit_poweroff_" + _m, [(HELLO, "name=a")], cmdline="exit=poweroff", timeout=30,
+                 extra=["-M", _m, "-action", "reboot=reset"],
+                 expect=ONCE + [r"^umbra: ACPI power-off \(S5\)$"], reject=TWICE),
+        ExitCase("exit_reset_" + _m, [(HELLO, "name=a")], cmdline="exit=reset", timeout=30,
+                 extra=["-M", _m], expect=ONCE + [r"^umbra: resetting$"], reject=TWICE),
+        ExitCase("exit_auto_no_device_" + _m, [(HELLO, "name=a")], cmdline="", timeout=30,
+                 debug_exit=False, extra=["-M", _m, "-action", "reboot=reset"],
+                 expect=ONCE + [r"^umbra: ACPI power-off \(S5\)$"], reject=TWICE),
+    ]
+# With QEMU's device, exit=auto (no exit= at all) uses it: status 33 or 35.
+CASES.append(Case("exit_auto_qemu", [(HELLO, "name=a"), (HELLO, "name=b code=3")], cmdline="",
+                  verdict=GUEST_FAILED, expect=[r"powering off: failure"], reject=[r"ACPI power-off"]))

@@ -46,6 +46,7 @@ class Boot:
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
     key_interval: float = qemu.KEY_INTERVAL   # seconds between two typed keys
+    debug_exit: bool = True     # QEMU's isa-debug-exit device on the machine
 
 
 @dataclass
@@ -72,7 +73,7 @@ def machine(boot):
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
                         key_interval=boot.key_interval,
-                        extra=boot.extra)
+                        extra=boot.extra, debug_exit=boot.debug_exit)
 
 
 def run(boot):

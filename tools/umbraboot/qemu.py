@@ -34,6 +34,7 @@ class Machine:
     key_interval: float = KEY_INTERVAL  # seconds between two keys
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
     qemu: str = "qemu-system-i386"
+    debug_exit: bool = True     # give the machine QEMU's isa-debug-exit device
 
 
 @dataclass
@@ -60,7 +61,9 @@ def accel_args(accel):
 
 def command(m):
     cmd = [m.qemu, "-m", m.memory, "-display", "none", "-no-reboot", "-monitor", "none",
-           "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+           "-serial", "stdio"]
+    if m.debug_exit:
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     cmd += accel_args(m.accel)
     if m.iso:
         cmd += ["-cdrom", m.iso]
