@@ -13,6 +13,7 @@
 #include "acpi.h"
 #include "console.h"
 #include "../mm/boot_mem.h"
+#include "../mm/phys.h"
 #include "../lib/string.h"
 
 struct acpi_info acpi;
@@ -39,6 +40,8 @@ struct acpi_info acpi;
 #define FADT_RESET_REG		116
 #define FADT_RESET_VALUE	128
 #define FADT_X_DSDT		140
+#define FADT_X_PM1A_CNT		172
+#define FADT_X_PM1B_CNT		184
 #define FADT_X_PM_TMR		208
 #define FADT_FLAG_TMR_VAL_EXT	(1u << 8)
 #define FADT_FLAG_RESET_REG_SUP	(1u << 10)
@@ -72,13 +75,13 @@ static const u8 *firmware_ptr(u64 pa, u32 len)
 {
 	if (!pa || pa + len > 0x100000000ull || !boot_mem_firmware_range(boot_info, pa, len))
 		return NULL;
-	return (const u8 *)(uintptr_t)pa;
+	return phys_to_virt((paddr_t)pa);
 }
 
 static const u8 *find_rsdp_in(u32 start, u32 end)
 {
 	for (u32 pa = start; pa + RSDP_V1_LEN <= end; pa += 16) {
-		const u8 *p = (const u8 *)(uintptr_t)pa;
+		const u8 *p = phys_to_virt(pa);
 
 		if (!memcmp(p, "RSD PTR ", 8) && sum_is_zero(p, RSDP_V1_LEN))
 			return p;
@@ -86,11 +89,15 @@ static const u8 *find_rsdp_in(u32 start, u32 end)
 	return NULL;
 }
 
-/* The BIOS data area, in the first page (hidden from GCC, which warns of null pointers there). */
-static u16 bios_data_word(uintptr_t pa)
+/*
+ * The BIOS data area, in the first page: through a volatile pointer,
+ * because GCC warns of reads it can see land near address 0.
+ */
+static u16 bios_data_word(paddr_t pa)
 {
-	__asm__("" : "+r"(pa));
-	return *(const u16 *)pa;
+	const u8 *volatile p = phys_to_virt(pa);
+
+	return p[0] | p[1] << 8;
 }
 
 static const u8 *find_rsdp(void)
@@ -154,13 +161,13 @@ static const u8 *find_fadt(const u8 *rsdp)
 	return NULL;
 }
 
-/* An I/O port from a 32-bit block field, or else from its extended GAS. */
+/* An I/O port from a 32-bit block field, or else from its extended GAS (off_gas, 0: none). */
 static u16 fadt_port(const u8 *fadt, u32 len, unsigned off32, unsigned off_gas)
 {
 	u32 port = get32(fadt + off32);
 	u64 addr;
 
-	if (!port && off_gas + GAS_LEN <= len && fadt[off_gas] == GAS_SYSTEM_IO) {
+	if (!port && off_gas && off_gas + GAS_LEN <= len && fadt[off_gas] == GAS_SYSTEM_IO) {
 		addr = get64(fadt + off_gas + 4);
 		port = addr <= 0xffff ? (u32)addr : 0;
 	}
@@ -240,8 +247,8 @@ static void read_fadt(const u8 *fadt)
 	acpi.fadt = true;
 	acpi.smi_cmd = fadt_port(fadt, len, FADT_SMI_CMD, 0);
 	acpi.acpi_enable = fadt[FADT_ACPI_ENABLE];
-	acpi.pm1a_cnt = fadt_port(fadt, len, FADT_PM1A_CNT, 0);
-	acpi.pm1b_cnt = fadt_port(fadt, len, FADT_PM1B_CNT, 0);
+	acpi.pm1a_cnt = fadt_port(fadt, len, FADT_PM1A_CNT, FADT_X_PM1A_CNT);
+	acpi.pm1b_cnt = fadt_port(fadt, len, FADT_PM1B_CNT, FADT_X_PM1B_CNT);
 	if (fadt[FADT_PM_TMR_LEN] == 4 || !get32(fadt + FADT_PM_TMR))
 		acpi.pm_timer = fadt_port(fadt, len, FADT_PM_TMR, FADT_X_PM_TMR);
 	acpi.pm_timer_32 = flags & FADT_FLAG_TMR_VAL_EXT;
@@ -258,6 +265,7 @@ void acpi_init(const struct mb_info *mbi)
 {
 	const u8 *rsdp, *fadt;
 
+	memset(&acpi, 0, sizeof(acpi));
 	boot_info = mbi;
 	rsdp = find_rsdp();
 	if (!rsdp) {
