@@ -8,7 +8,8 @@
  * signature matches and its length is sane, and used only if its checksum
  * is right. From the FADT come port numbers (the PM timer, PM1 control,
  * the reset register); from the DSDT the two sleep-type values of \_S5,
- * found by a bounded scan of its AML for the one name.
+ * found by a bounded scan of its AML for the one name; from the HPET
+ * table the HPET's address.
  */
 #include "acpi.h"
 #include "console.h"
@@ -46,7 +47,9 @@ struct acpi_info acpi;
 #define FADT_FLAG_TMR_VAL_EXT	(1u << 8)
 #define FADT_FLAG_RESET_REG_SUP	(1u << 10)
 #define GAS_LEN			12
+#define GAS_SYSTEM_MEMORY	0
 #define GAS_SYSTEM_IO		1
+#define HPET_BASE		40	/* its GAS in the HPET table */
 
 /* AML opcodes (ACPI 6.x, 20.2) met on the way to \_S5's values. */
 #define AML_ZERO		0x00
@@ -134,31 +137,45 @@ static const u8 *table_at(u64 pa, const char *sig, u32 max, bool check_sum)
 	return t;
 }
 
-/* The FADT through the XSDT (8-byte entries) or the RSDT (4-byte ones). */
-static const u8 *find_fadt(const u8 *rsdp)
+/* The XSDT (8-byte entries) if there is a valid one, else the RSDT (4-byte ones). */
+static const u8 *find_root(const u8 *rsdp, unsigned *entry)
 {
 	const u8 *root = NULL;
-	unsigned entry = 4;
 
+	*entry = 8;
 	if (rsdp[15] >= 2 && sum_is_zero(rsdp, RSDP_V2_LEN))
 		root = table_at(get64(rsdp + 24), "XSDT", MAX_TABLE_LEN, true);
-	if (root)
-		entry = 8;
-	else
-		root = table_at(get32(rsdp + 16), "RSDT", MAX_TABLE_LEN, true);
 	if (!root) {
-		klog(LOG_INFO, "umbra: ACPI: no valid RSDT or XSDT\n");
-		return NULL;
+		*entry = 4;
+		root = table_at(get32(rsdp + 16), "RSDT", MAX_TABLE_LEN, true);
 	}
+	if (!root)
+		klog(LOG_INFO, "umbra: ACPI: no valid RSDT or XSDT\n");
+	return root;
+}
+
+static const u8 *find_table(const u8 *root, unsigned entry, const char *sig)
+{
 	for (u32 off = SDT_HEADER_LEN; off + entry <= get32(root + 4); off += entry) {
 		u64 pa = entry == 8 ? get64(root + off) : get32(root + off);
 		const u8 *t = firmware_ptr(pa, SDT_HEADER_LEN);
 
-		if (t && !memcmp(t, "FACP", 4))
-			return table_at(pa, "FACP", MAX_TABLE_LEN, true);
+		if (t && !memcmp(t, sig, 4))
+			return table_at(pa, sig, MAX_TABLE_LEN, true);
 	}
-	klog(LOG_INFO, "umbra: ACPI: no FADT\n");
 	return NULL;
+}
+
+/* The HPET's registers: a 4 KiB-aligned page of memory-space MMIO below 4 GiB. */
+static void read_hpet(const u8 *hpet)
+{
+	u64 base;
+
+	if (get32(hpet + 4) < HPET_BASE + 4 + 8 || hpet[HPET_BASE] != GAS_SYSTEM_MEMORY)
+		return;
+	base = get64(hpet + HPET_BASE + 4);
+	if (base && base % 4096 == 0 && base < 0x100000000ull)
+		acpi.hpet = (paddr_t)base;
 }
 
 /* An I/O port from a 32-bit block field, or else from its extended GAS (off_gas, 0: none). */
@@ -263,7 +280,8 @@ static void read_fadt(const u8 *fadt)
 
 void acpi_init(const struct mb_info *mbi)
 {
-	const u8 *rsdp, *fadt;
+	const u8 *rsdp, *root, *fadt, *hpet;
+	unsigned entry;
 
 	memset(&acpi, 0, sizeof(acpi));
 	boot_info = mbi;
@@ -272,14 +290,22 @@ void acpi_init(const struct mb_info *mbi)
 		klog(LOG_INFO, "umbra: ACPI: no RSDP found\n");
 		return;
 	}
-	fadt = find_fadt(rsdp);
+	root = find_root(rsdp, &entry);
+	if (!root)
+		return;
+	hpet = find_table(root, entry, "HPET");
+	if (hpet)
+		read_hpet(hpet);
+	fadt = find_table(root, entry, "FACP");
 	if (fadt && get32(fadt + 4) > FADT_PM_TMR_LEN)
 		read_fadt(fadt);
-	if (!acpi.fadt)
+	if (!acpi.fadt) {
+		klog(LOG_INFO, "umbra: ACPI: no valid FADT\n");
 		return;
+	}
 	klog(LOG_DEBUG, "umbra: ACPI: FADT from \"%s\": PM timer 0x%x (%u bits), PM1 control "
-	     "0x%x/0x%x, \\_S5 %s (%u/%u), reset %s 0x%x <- 0x%x\n", acpi.oem, acpi.pm_timer,
+	     "0x%x/0x%x, \\_S5 %s (%u/%u), reset %s 0x%x <- 0x%x, HPET 0x%x\n", acpi.oem, acpi.pm_timer,
 	     acpi.pm_timer_32 ? 32 : 24, acpi.pm1a_cnt, acpi.pm1b_cnt, acpi.s5 ? "found" : "missing",
 	     acpi.slp_typa, acpi.slp_typb, acpi.reset ? "register" : "none", acpi.reset_port,
-	     acpi.reset_value);
+	     acpi.reset_value, acpi.hpet);
 }

@@ -1,6 +1,6 @@
 /*
- * What umbra needs from the firmware's ACPI tables: where the PM timer is,
- * how to power off (S5) and how to reset. Read once at boot, before paging,
+ * What umbra needs from the firmware's ACPI tables: where the PM timer and
+ * the HPET are, how to power off (S5) and how to reset. Read once at boot, before paging,
  * into plain numbers; nothing looks at the tables afterwards.
  */
 #ifndef UMBRA_HV_ACPI_H
@@ -23,6 +23,7 @@ struct acpi_info {
 	bool reset;		/* the FADT names an I/O reset register */
 	u16 reset_port;
 	u8 reset_value;
+	paddr_t hpet;		/* the HPET's registers, 0: none */
 };
 
 extern struct acpi_info acpi;

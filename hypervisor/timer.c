@@ -62,7 +62,8 @@ void timer_init(void)
 	if (!tsc_khz) {
 		kprintf("umbra: no usable time source: the PIT does not count, %s, and CPUID does "
 			"not give the TSC's rate; umbra cannot keep time on this machine\n",
-			acpi.pm_timer ? "the ACPI PM timer does not count" : "ACPI names no PM timer");
+			acpi.pm_timer || acpi.hpet ? "nor do the ACPI PM timer or the HPET" :
+			"ACPI names no PM timer or HPET");
 		power_off(false);
 	}
 	why = start_apic_timer();

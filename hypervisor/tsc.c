@@ -9,9 +9,9 @@
  * own readings took too long to make, or in which the counter jumped, is
  * thrown away; a reference that never moves within a bounded wait is
  * declared absent; and the median of the good samples is taken, those far
- * from it dropped. The PIT is tried first, the ACPI PM timer second, and
- * each that works checks the other; CPUID's leaf 0x15 (or 0x16) is a last
- * resort and a further check. With no reference at all, the caller stops
+ * from it dropped. The PIT, the ACPI PM timer and the HPET are tried in
+ * turn and check each other (pick() says who is believed); CPUID's leaf
+ * 0x15 (or 0x16) is a last resort and a further check. With no reference at all, the caller stops
  * with a message rather than run with time that means nothing.
  */
 #include "tsc.h"
@@ -19,12 +19,14 @@
 #include "console.h"
 #include "../arch/x86/cpu.h"
 #include "../arch/x86/pit.h"
+#include "../mm/hvmap.h"
+#include "../mm/phys.h"
 #include "../lib/format.h"
 #include "../lib/string.h"
 
 #define SAMPLE_MS	5
-#define PIT_SAMPLES	5
-#define PM_SAMPLES	3
+#define MAIN_SAMPLES	5	/* for the first reference that counts */
+#define CHECK_SAMPLES	3	/* for each further one */
 #define MAX_SAMPLES	7
 /* The fastest TSC believed: it bounds every wait before the rate is known. */
 #define MAX_TSC_KHZ	20000000ull
@@ -34,6 +36,14 @@
 /* Samples farther than 1 % from the median are outliers; references 2 % apart disagree. */
 #define OUTLIER_PERMILLE	10
 #define AGREE_PERMILLE		20
+
+/* HPET registers (IA-PC HPET specification 1.0a, 2.3). */
+#define HPET_PERIOD		0x004	/* femtoseconds a tick: the capabilities' high half */
+#define HPET_CONFIG		0x010
+#define HPET_ENABLE		(1u << 0)
+#define HPET_COUNTER		0x0f0	/* the main counter's low half */
+#define HPET_MAX_PERIOD		100000000u	/* 100 ns, the specification's bound */
+#define HPET_MIN_PERIOD		1000000u	/* 1 GHz: nothing faster exists */
 
 struct refclock {
 	const char *name;
@@ -50,6 +60,13 @@ struct estimate {
 	unsigned samples;
 	u32 spread_permille;
 };
+
+static volatile u32 *hpet;
+
+static u32 hpet_read(void)
+{
+	return hpet[HPET_COUNTER / 4];
+}
 
 static u32 pm_timer_read(void)
 {
@@ -167,13 +184,13 @@ static struct estimate measure(const struct refclock *c, unsigned want)
 	return e;
 }
 
-static struct estimate measure_pit(void)
+static struct estimate measure_pit(unsigned samples)
 {
 	static const struct refclock pit = { "PIT", PIT_HZ, 0xffff, true, pit_counter_read };
 	struct estimate e;
 
 	pit_counter_start();
-	e = measure(&pit, PIT_SAMPLES);
+	e = measure(&pit, samples);
 	pit_counter_stop();
 	return e;
 }
@@ -184,6 +201,27 @@ static struct estimate measure_pm_timer(unsigned samples)
 	struct estimate none = { 0, 0, 0 };
 
 	return acpi.pm_timer ? measure(&pm, samples) : none;
+}
+
+/* The HPET counts only while enabled; its configuration is given back after. */
+static struct estimate measure_hpet(unsigned samples)
+{
+	struct refclock c = { "HPET", 0, 0xffffffffu, false, hpet_read };
+	struct estimate none = { 0, 0, 0 }, e;
+	u32 period, config;
+
+	if (!acpi.hpet || !hvmap_mmio(acpi.hpet))
+		return none;
+	hpet = phys_to_virt(acpi.hpet);
+	period = hpet[HPET_PERIOD / 4];
+	if (period < HPET_MIN_PERIOD || period > HPET_MAX_PERIOD)
+		return none;
+	c.hz = (u32)(1000000000000000ull / period);
+	config = hpet[HPET_CONFIG / 4];
+	hpet[HPET_CONFIG / 4] = config | HPET_ENABLE;
+	e = measure(&c, samples);
+	hpet[HPET_CONFIG / 4] = config;
+	return e;
 }
 
 /*
@@ -232,37 +270,59 @@ static void say_check(char *line, size_t size, const char *name, u32 khz, u32 be
 		snprintf(line + n, size - n, "; %s says %u MHz", name, mhz(khz));
 }
 
+struct reference {
+	const char *name;
+	struct estimate e;
+};
+
+enum { REF_PIT, REF_PM_TIMER, REF_HPET, REF_COUNT };
+
+/*
+ * The first reference (PIT, PM timer, HPET) that another agrees with;
+ * where none agree, the fixed crystals before the PIT: the PM timer, then
+ * the HPET.
+ */
+static struct reference *pick(struct reference *ref)
+{
+	static const unsigned fallback[] = { REF_PM_TIMER, REF_HPET, REF_PIT };
+
+	for (unsigned i = 0; i < REF_COUNT; i++)
+		for (unsigned j = 0; j < REF_COUNT && ref[i].e.khz; j++)
+			if (j != i && ref[j].e.khz && near(ref[j].e.khz, ref[i].e.khz, AGREE_PERMILLE))
+				return &ref[i];
+	for (unsigned i = 0; i < REF_COUNT; i++)
+		if (ref[fallback[i]].e.khz)
+			return &ref[fallback[i]];
+	return NULL;
+}
+
 u32 tsc_calibrate(void)
 {
-	struct estimate pit = measure_pit(), pm, *best;
-	const char *leaf = NULL, *source;
+	struct reference ref[REF_COUNT] = { { "PIT", {0} }, { "PM timer", {0} }, { "HPET", {0} } }, *best;
+	const char *leaf = NULL;
 	u32 cpu = cpuid_tsc_khz(&leaf);
-	char line[160];
+	char line[200];
 
-	pm = measure_pm_timer(pit.khz ? PM_SAMPLES : PIT_SAMPLES);
-	/* Where the two disagree, the PM timer's fixed crystal is believed. */
-	if (pm.khz && (!pit.khz || !near(pit.khz, pm.khz, AGREE_PERMILLE))) {
-		best = &pm;
-		source = "PM timer";
-	} else {
-		best = &pit;
-		source = "PIT";
-	}
-	if (!best->khz) {
+	ref[REF_PIT].e = measure_pit(MAIN_SAMPLES);
+	ref[REF_PM_TIMER].e = measure_pm_timer(ref[REF_PIT].e.khz ? CHECK_SAMPLES : MAIN_SAMPLES);
+	ref[REF_HPET].e = measure_hpet(ref[REF_PIT].e.khz || ref[REF_PM_TIMER].e.khz ?
+				       CHECK_SAMPLES : MAIN_SAMPLES);
+	best = pick(ref);
+	if (!best) {
 		if (!cpu)
 			return 0;
-		klog(LOG_INFO, "umbra: TSC: %u MHz (%s; no PIT or PM timer counts here)\n",
+		klog(LOG_INFO, "umbra: TSC: %u MHz (%s; no PIT, PM timer or HPET counts here)\n",
 		     mhz(cpu), leaf);
 		return cpu;
 	}
-	snprintf(line, sizeof(line), "%u MHz (%s, %u samples, spread %u.%u %%", mhz(best->khz),
-		 source, best->samples, best->spread_permille / 10, best->spread_permille % 10);
-	if (best == &pm)
-		say_check(line, sizeof(line), "PIT", pit.khz, pm.khz);
-	else
-		say_check(line, sizeof(line), "PM timer", pm.khz, pit.khz);
+	snprintf(line, sizeof(line), "%u MHz (%s, %u samples, spread %u.%u %%", mhz(best->e.khz),
+		 best->name, best->e.samples, best->e.spread_permille / 10,
+		 best->e.spread_permille % 10);
+	for (unsigned i = 0; i < REF_COUNT; i++)
+		if (&ref[i] != best)
+			say_check(line, sizeof(line), ref[i].name, ref[i].e.khz, best->e.khz);
 	if (leaf)
-		say_check(line, sizeof(line), leaf, cpu, best->khz);
+		say_check(line, sizeof(line), leaf, cpu, best->e.khz);
 	klog(LOG_INFO, "umbra: TSC: %s)\n", line);
-	return best->khz;
+	return best->e.khz;
 }

@@ -616,7 +616,8 @@ CASES.append(Case("hcfuzz_ldt", [(HCFUZZ, "name=fz mem=16M seed=1 ops=0 mode=ldt
 # Time on machines that do not have every clock. Under -icount shift=0 the
 # TSC counts instructions, one per nanosecond: a calibration that is right
 # says 1000 MHz. With pit=off the PIT is gone and the ACPI PM timer must
-# do; with -apic the local APIC is gone and the PIT's tick is the timer.
+# do, the HPET checking it; with hpet=off as well, the PM timer alone;
+# with -apic the local APIC is gone and the PIT's tick is the timer.
 def tsc_check(source):
     def check(log):
         m = re.search(r"^umbra: TSC: (\d+) MHz \((%s), (\d) samples, spread (\d+)\.(\d) %%" % source, log, re.M)
@@ -637,15 +638,19 @@ CASES += [
     # and a sleep ends within microseconds of its deadline rather than at a tick.
     Case("time_calibration", [(T + "sleeper.elf", "name=sleeper max_late_us=100")],
          check=tsc_check("PIT"),
-         expect=[r"umbra: TSC: \d+ MHz \(PIT, 5 samples, spread \d+\.\d %; PM timer agrees\)$",
+         expect=[r"umbra: TSC: \d+ MHz \(PIT, 5 samples, spread \d+\.\d %; PM timer agrees; HPET agrees\)$",
                  r"umbra: timer: local APIC one-shot at \d+ kHz",
                  r"\[sleeper\] PASS sleeps: never early, monotonic, not later than max_late_us",
                  r'guest "sleeper" shut down with exit code 0']),
     Case("time_pit_off_sleep", [(T + "sleeper.elf", "name=sleeper max_late_us=100")], extra=PIT_OFF,
          check=tsc_check("PM timer"),
-         expect=[r"umbra: TSC: \d+ MHz \(PM timer, 5 samples, spread \d+\.\d %\)$",
+         expect=[r"umbra: TSC: \d+ MHz \(PM timer, 5 samples, spread \d+\.\d %; HPET agrees\)$",
                  r"\[sleeper\] PASS sleeps: never early, monotonic, not later than max_late_us",
                  r"\[sleeper\] PASS masked timer delivered by sti",
+                 r'guest "sleeper" shut down with exit code 0']),
+    Case("time_pit_hpet_off", [(T + "sleeper.elf", "name=sleeper max_late_us=100")],
+         extra=["-M", "pc,pit=off,hpet=off"], check=tsc_check("PM timer"),
+         expect=[r"umbra: TSC: \d+ MHz \(PM timer, 5 samples, spread \d+\.\d %\)$",
                  r'guest "sleeper" shut down with exit code 0']),
     Case("time_pit_off_spinner", [(T + "spinner.elf", "name=spin timeout=300"),
                                   (HELLO, "name=h1 mem=4M"), (HELLO, "name=h2 mem=4M")],
@@ -670,7 +675,7 @@ CASES += [
     # Neither PIT nor ACPI (so no PM timer), and CPUID without leaf 0x15: one line, and the end.
     Case("time_no_source", [(HELLO, "name=good")], verdict=HYPERVISOR_FAILED,
          extra=["-M", "pc,pit=off,acpi=off"],
-         expect=[r"^umbra: no usable time source: the PIT does not count, ACPI names no PM timer, "
+         expect=[r"^umbra: no usable time source: the PIT does not count, ACPI names no PM timer or HPET, "
                  r"and CPUID does not give the TSC's rate; umbra cannot keep time on this machine$"],
          reject=[r"loaded:"]),
 ]

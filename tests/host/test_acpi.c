@@ -17,6 +17,7 @@
 #define RSDT_AT		(TABLES + 0x000)
 #define XSDT_AT		(TABLES + 0x080)
 #define FADT_AT		(TABLES + 0x100)
+#define HPET_AT		(TABLES + 0x300)
 #define DSDT_AT		(TABLES + 0x400)
 #define FADT_LEN	244
 
@@ -79,12 +80,17 @@ static void build(void)
 	put64(RSDP_AT + 24, XSDT_AT);
 	fix_sum(RSDP_AT, 20, 8);
 	fix_sum(RSDP_AT, 36, 32);
-	header(RSDT_AT, "RSDT", 36 + 4);
-	put32(RSDT_AT + 36, FADT_AT);
+	header(RSDT_AT, "RSDT", 36 + 8);
+	put32(RSDT_AT + 36, HPET_AT);
+	put32(RSDT_AT + 40, FADT_AT);
 	table_done(RSDT_AT);
-	header(XSDT_AT, "XSDT", 36 + 8);
-	put64(XSDT_AT + 36, FADT_AT);
+	header(XSDT_AT, "XSDT", 36 + 16);
+	put64(XSDT_AT + 36, HPET_AT);
+	put64(XSDT_AT + 44, FADT_AT);
 	table_done(XSDT_AT);
+	header(HPET_AT, "HPET", 56);
+	put64(HPET_AT + HPET_BASE + 4, 0xfed00000u);	/* GAS: system memory */
+	table_done(HPET_AT);
 	header(FADT_AT, "FACP", FADT_LEN);
 	put32(FADT_AT + FADT_DSDT, DSDT_AT);
 	put32(FADT_AT + FADT_SMI_CMD, 0xb2);
@@ -114,6 +120,7 @@ static void test_good(void)
 	      "good tables: \\_S5 sleep types 5/0, the reference in code passed over");
 	CHECK(acpi.reset && acpi.reset_port == 0xcf9 && acpi.reset_value == 0x0f,
 	      "good tables: reset register 0xcf9 <- 0x0f");
+	CHECK(acpi.hpet == 0xfed00000u, "good tables: HPET at 0xfed00000");
 }
 
 static void test_damage(void)
@@ -129,7 +136,7 @@ static void test_damage(void)
 	CHECK(!acpi.fadt, "bad RSDP checksum: no RSDP");
 
 	build();
-	put64(XSDT_AT + 36, 0x1fee00000ull);	/* above 4 GiB */
+	put64(XSDT_AT + 44, 0x1fee00000ull);	/* above 4 GiB */
 	table_done(XSDT_AT);
 	acpi_init(NULL);
 	CHECK(!acpi.fadt, "XSDT entry above 4 GiB: not followed");
@@ -137,7 +144,7 @@ static void test_damage(void)
 	build();
 	at(RSDP_AT)[15] = 0;			/* ACPI 1.0: the RSDT only */
 	fix_sum(RSDP_AT, 20, 8);
-	put32(RSDT_AT + 36, 0xfec00000u);	/* device memory, outside the map (and the buffer) */
+	put32(RSDT_AT + 40, 0xfec00000u);	/* device memory, outside the map (and the buffer) */
 	table_done(RSDT_AT);
 	acpi_init(NULL);
 	CHECK(!acpi.fadt, "RSDT entry in device memory: not read");
@@ -169,6 +176,12 @@ static void test_damage(void)
 	table_done(DSDT_AT);
 	acpi_init(NULL);
 	CHECK(!acpi.s5, "\\_S5 sleep type out of range: refused");
+
+	build();
+	put64(HPET_AT + HPET_BASE + 4, 0xfed00800u);
+	table_done(HPET_AT);
+	acpi_init(NULL);
+	CHECK(acpi.fadt && !acpi.hpet, "HPET registers not page-aligned: no HPET");
 
 	build();
 	at(FADT_AT)[FADT_PM_TMR_LEN] = 2;
