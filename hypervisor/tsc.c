@@ -11,8 +11,9 @@
  * declared absent; and the median of the good samples is taken, those far
  * from it dropped. The PIT, the ACPI PM timer and the HPET are tried in
  * turn and check each other (pick() says who is believed); CPUID's leaf
- * 0x15 (or 0x16) is a last resort and a further check. With no reference at all, the caller stops
- * with a message rather than run with time that means nothing.
+ * 0x15 (or 0x16) is a last resort and a further check. With no reference
+ * at all, the caller stops with a message rather than run with time that
+ * means nothing.
  */
 #include "tsc.h"
 #include "acpi.h"
@@ -46,7 +47,6 @@
 #define HPET_MIN_PERIOD		1000000u	/* 1 GHz: nothing faster exists */
 
 struct refclock {
-	const char *name;
 	u32 hz;
 	u32 mask;		/* the counter's width */
 	bool down;		/* counts down */
@@ -186,7 +186,7 @@ static struct estimate measure(const struct refclock *c, unsigned want)
 
 static struct estimate measure_pit(unsigned samples)
 {
-	static const struct refclock pit = { "PIT", PIT_HZ, 0xffff, true, pit_counter_read };
+	static const struct refclock pit = { PIT_HZ, 0xffff, true, pit_counter_read };
 	struct estimate e;
 
 	pit_counter_start();
@@ -197,7 +197,7 @@ static struct estimate measure_pit(unsigned samples)
 
 static struct estimate measure_pm_timer(unsigned samples)
 {
-	struct refclock pm = { "PM timer", ACPI_PM_TIMER_HZ, pm_timer_mask(), false, pm_timer_read };
+	struct refclock pm = { ACPI_PM_TIMER_HZ, pm_timer_mask(), false, pm_timer_read };
 	struct estimate none = { 0, 0, 0 };
 
 	return acpi.pm_timer ? measure(&pm, samples) : none;
@@ -206,7 +206,7 @@ static struct estimate measure_pm_timer(unsigned samples)
 /* The HPET counts only while enabled; its configuration is given back after. */
 static struct estimate measure_hpet(unsigned samples)
 {
-	struct refclock c = { "HPET", 0, 0xffffffffu, false, hpet_read };
+	struct refclock c = { 0, 0xffffffffu, false, hpet_read };
 	struct estimate none = { 0, 0, 0 }, e;
 	u32 period, config;
 
