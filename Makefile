@@ -236,6 +236,9 @@ $(HB)/%: tests/host/%.c $(HOST_DEPS)
 	@mkdir -p $(@D)
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(HOST_CFLAGS) -o $@ $< $(HOST_LIB_SRCS)
+# These include the file they test.
+$(HB)/test_acpi: hypervisor/acpi.c
+$(HB)/test_format: lib/format.c
 
 # The shadow page tables over simulated RAM (tests/host/sim_*.c), one
 # binary per paging format: a seeded random test, and a fuzzer that

@@ -46,6 +46,8 @@ struct mb_module {
 } __attribute__((packed));
 
 #define MB_MEMORY_AVAILABLE	1
+#define MB_MEMORY_ACPI		3	/* ACPI tables, reclaimable once read */
+#define MB_MEMORY_NVS		4	/* ACPI non-volatile storage */
 
 /* size does not count itself: the next entry is at +size+4. */
 struct mb_mmap_entry {

@@ -116,6 +116,21 @@ bool valid_name(const char *s)
 	return n >= 1 && n <= 31;
 }
 
+static bool exit_mode_named(const char *s, enum exit_mode *mode)
+{
+	static const char *const names[] = {
+		[EXIT_AUTO] = "auto", [EXIT_QEMU] = "qemu", [EXIT_HALT] = "halt",
+		[EXIT_POWEROFF] = "poweroff", [EXIT_RESET] = "reset",
+	};
+
+	for (unsigned m = 0; m < ARRAY_SIZE(names); m++)
+		if (!strcmp(s, names[m])) {
+			*mode = m;
+			return true;
+		}
+	return false;
+}
+
 static void warnf(void (*warn)(const char *), const char *fmt, const char *arg)
 {
 	char msg[160];
@@ -141,13 +156,11 @@ void parse_hv_options(const char *cmdline, struct hv_options *opts,
 			continue;	/* the bootloader puts the kernel's path first */
 		}
 		first = false;
-		if (!strcmp(word, "exit") && val && !strcmp(val, "qemu"))
-			opts->exit = EXIT_QEMU;
-		else if (!strcmp(word, "exit") && val && !strcmp(val, "halt"))
-			opts->exit = EXIT_HALT;
+		if (!strcmp(word, "exit") && val && exit_mode_named(val, &opts->exit))
+			;
 		else if (!strcmp(word, "exit"))
-			warnf(warn, "exit=%s: expected exit=qemu or exit=halt; keeping the default",
-			      val ? val : "");
+			warnf(warn, "exit=%s: expected auto, qemu, poweroff, reset or halt; keeping "
+			      "the default", val ? val : "");
 		else if (!strcmp(word, "loglevel") && val && parse_u32(val, &n) && n <= 2)
 			opts->loglevel = n;
 		else if (!strcmp(word, "loglevel"))

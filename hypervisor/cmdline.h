@@ -23,7 +23,12 @@ bool parse_size(const char *s, u64 *out);
 /* A guest name: 1 to 31 letters, digits, '-', '_' or '.'. */
 bool valid_name(const char *s);
 
-enum exit_mode { EXIT_QEMU, EXIT_HALT };
+/*
+ * How the run ends (exit=): auto writes QEMU's debug-exit port where that
+ * device is found, and otherwise powers off after success and halts after
+ * failure (so the messages stay on the screen); the others do one thing.
+ */
+enum exit_mode { EXIT_AUTO, EXIT_QEMU, EXIT_HALT, EXIT_POWEROFF, EXIT_RESET };
 
 struct hv_options {
 	enum exit_mode exit;

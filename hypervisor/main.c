@@ -4,6 +4,7 @@
  * complain; descriptors, so a fault says what it was; memory, then paging
  * and the Switcher, which need frames; then the guests.
  */
+#include "acpi.h"
 #include "cmdline.h"
 #include "console.h"
 #include "fpu.h"
@@ -127,6 +128,7 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	console_set_level(hv_opts.loglevel);
 	console_say_display();
 	print_image();
+	acpi_init(mbi);		/* before paging: the tables are wherever firmware put them */
 	setup_memory(mbi);
 	fpu_init();
 	timer_init();

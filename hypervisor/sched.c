@@ -1,34 +1,43 @@
 /*
- * The scheduler: round-robin over runnable guests, with slices counted in
- * timer ticks.
+ * The scheduler: round-robin over runnable guests, with slices ended by
+ * the timer.
  */
 #include "sched.h"
 #include "timer.h"
+#include "../arch/x86/cpu.h"
 
 /*
- * Slices are counted in ticks, not TSC deadlines: a deadline taken when a
- * guest starts, a moment after the tick that ended the last slice, would
- * fall just after the tick `slice` ms later and stretch every slice by one.
+ * A slice ends at a TSC deadline. With the PIT as the timer, a deadline is
+ * seen at the first tick after it, so the slice is shortened by a tick:
+ * it then lasts between `slice` ms less a tick and `slice` ms, never longer.
  */
-static u32 slice_ticks;
-static u32 ticks_left;
+static u64 slice_tsc;
+static u64 slice_end;
 static bool slice_over;
 static unsigned last = MAX_GUESTS - 1;
 
 void sched_init(u32 slice_ms)
 {
-	slice_ticks = MAX(slice_ms * TICK_HZ / 1000, 1u);
+	u64 slice = ms_to_tsc(slice_ms), gran = timer_granularity();
+
+	slice_tsc = slice > gran ? slice - gran : 0;
 }
 
 void sched_start_slice(void)
 {
-	ticks_left = slice_ticks;
+	slice_end = rdtsc() + slice_tsc;
 	slice_over = false;
+	timer_rearm();
 }
 
-void sched_tick(void)
+u64 sched_slice_end(void)
 {
-	if (current_guest && ticks_left && !--ticks_left)
+	return current_guest && !slice_over ? slice_end : 0;
+}
+
+void sched_timer(u64 now)
+{
+	if (current_guest && !slice_over && now >= slice_end)
 		slice_over = true;
 }
 

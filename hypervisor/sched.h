@@ -15,8 +15,11 @@ void sched_init(u32 slice_ms);
 /* Start g's time slice; called as it takes the CPU. */
 void sched_start_slice(void);
 
-/* Called on every tick; marks the running guest for preemption. */
-void sched_tick(void);
+/* The running guest's slice ends at this TSC value (0: no slice running). */
+u64 sched_slice_end(void);
+
+/* Called from the timer's interrupt; marks the running guest for preemption. */
+void sched_timer(u64 now);
 
 /* True if the guest on the CPU should give it up now. */
 bool sched_should_preempt(void);

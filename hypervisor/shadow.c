@@ -867,6 +867,37 @@ static u32 protect_leaf(void *gtable, void *table, unsigned first, unsigned end,
 }
 
 /*
+ * The hypervisor itself wrote entries [first, last) of guest table `table`
+ * (PROTECT_RANGE). If the named top level also uses that table as a
+ * directory (a self-map), those entries are directory entries too, and
+ * the shadow leaf tables made under them, which allowed writes, go: they
+ * are made again, read-only, on use. Invariant 1 holds for what the
+ * hypervisor does on its own; a guest's own in-place changes follow the
+ * usual rule (announced at their level, or flushed). True if any went,
+ * which may have taken the kernel stack's mapping with them.
+ */
+static bool protect_selfmap(struct guest *g, struct shadow_top *t, gpa_t cr3, gpa_t table,
+			    unsigned first, unsigned last)
+{
+	bool dropped = false;
+
+	for (unsigned k = 0; k < (DIR ? F->level[0].entries : 1u); k++) {
+		gpa_t dir = DIR ? pte_addr(F, guest_pte_read(g, cr3 + k * F->entry_bytes)) : cr3;
+		u64 base = DIR ? (u64)k << F->level[0].shift : 0;
+
+		if (DIR && !(guest_pte_read(g, cr3 + k * F->entry_bytes) & PTE_P))
+			continue;
+		if (dir != table)
+			continue;
+		for (unsigned i = first; i < last; i++)
+			drop_leaf_tables(g, t, base + ((u64)i << F->level[DIR].shift),
+					 base + ((u64)(i + 1) << F->level[DIR].shift));
+		dropped = true;
+	}
+	return dropped;
+}
+
+/*
  * PROTECT_RANGE: fork's write-protect, done here in one pass over the
  * guest's leaf tables and their shadows. Every present leaf entry in the
  * range with W loses W and gains `set` (software bits only), and so does
@@ -878,6 +909,7 @@ s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 se
 {
 	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
 	struct shadow_top *t;
+	bool restack = false;
 	u32 changed = 0;
 
 	if (!range_ok(g, "protect_range", cr3, va, pages))
@@ -891,19 +923,22 @@ s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 se
 	for (u64 at = va; at < end; at = ALIGN_DOWN(at, span) + span) {
 		struct shadow_top *owner = is_kernel(g, (u32)at) ? g->shadow.cur : t;
 		u64 stop = MIN(end, ALIGN_DOWN(at, span) + span);
+		unsigned first = pt_index(F, LEAF, (u32)at), last = pt_index(F, LEAF, (u32)(stop - 1)) + 1;
 		struct gwalk w;
 		int r = guest_walk(g, "protect_range", cr3, (u32)at, LEAF, &w);
+		gpa_t table;
 
 		if (r < 0)
 			return UMBRA_EINVAL;
 		if (r < (int)LEAF)
 			continue;
-		changed += protect_leaf(guest_phys_ptr(g, pte_addr(F, w.e[LEAF - 1])),
-					owner ? leaf_table(g, owner, (u32)at, false) : NULL,
-					pt_index(F, LEAF, (u32)at), pt_index(F, LEAF, (u32)(stop - 1)) + 1,
-					set);
+		table = pte_addr(F, w.e[LEAF - 1]);
+		changed += protect_leaf(guest_phys_ptr(g, table),
+					owner ? leaf_table(g, owner, (u32)at, false) : NULL, first, last, set);
+		if (t && protect_selfmap(g, t, cr3, table, first, last))
+			restack = true;
 	}
-	if (touches_stack(g, va, end) && !shadow_pin_stack(g))
+	if ((restack || touches_stack(g, va, end)) && !shadow_pin_stack(g))
 		return UMBRA_EINVAL;
 	return (s32)changed;
 }

@@ -222,3 +222,24 @@ paddr_t boot_mem_init(const struct mb_info *mbi)
 	report_ram(mbi, used_bytes());
 	return (paddr_t)top;
 }
+
+bool boot_mem_firmware_range(const struct mb_info *mbi, u64 start, u64 len)
+{
+	u32 p = mbi->mmap_addr, end = mbi->mmap_addr + mbi->mmap_length;
+
+	if (start + len < start)
+		return false;
+	if (start + len <= MiB(1))
+		return true;
+	if (!(mbi->flags & MB_INFO_MEM_MAP))
+		return false;
+	while (p + sizeof(struct mb_mmap_entry) <= end) {
+		const struct mb_mmap_entry *e = (const void *)(uintptr_t)p;
+
+		if (e->type >= MB_MEMORY_AVAILABLE && e->type <= MB_MEMORY_NVS &&
+		    start >= e->addr && start + len <= e->addr + e->len)
+			return true;
+		p += e->size + 4;
+	}
+	return false;
+}

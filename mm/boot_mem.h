@@ -12,4 +12,13 @@
  */
 paddr_t boot_mem_init(const struct mb_info *mbi);
 
+/*
+ * True if [start, start+len) is memory the firmware may keep tables in and
+ * that reads as memory: the low 1 MiB (BIOS data, EBDA, ROM), or inside one
+ * region the memory map lists as RAM, reserved, ACPI data or ACPI NVS.
+ * Device memory lies outside every listed region, so a stray pointer into
+ * it is refused before anything reads there.
+ */
+bool boot_mem_firmware_range(const struct mb_info *mbi, u64 start, u64 len);
+
 #endif

@@ -53,3 +53,24 @@ bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt)
 	write_cr0(read_cr0() | CR0_PG | CR0_WP);
 	return true;
 }
+
+/*
+ * Device registers get a 4 KiB page, uncached, at their own address.
+ * Only the hypervisor's tables hold it; a new table may have changed a
+ * PAE PDPTE, which the CPU reads only at a CR3 load.
+ */
+bool hvmap_mmio(paddr_t pa)
+{
+	const struct pt_format *f = &pt_native;
+	unsigned leaf = f->levels - 1;
+	void *t;
+
+	if (pa % PAGE_SIZE || pa >= f->switcher_base)
+		return false;
+	t = pt_table_at(f, mfn_to_virt(top_mfn), leaf, (u32)pa, true, FRAME_PAGETABLE, NO_GUEST);
+	if (!t || (pte_get(f, t, pt_index(f, leaf, (u32)pa)) & PTE_P))
+		return false;
+	pte_set(f, t, pt_index(f, leaf, (u32)pa), pa | PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_A | PTE_D);
+	write_cr3(hvmap_cr3());
+	return true;
+}

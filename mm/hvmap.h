@@ -13,4 +13,11 @@
 bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt);
 u32 hvmap_cr3(void);
 
+/*
+ * Map one page of device registers at its physical address, uncached.
+ * False if pa is RAM already mapped, lies in the Switcher region, or no
+ * frame could be had for a table.
+ */
+bool hvmap_mmio(paddr_t pa);
+
 #endif

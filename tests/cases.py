@@ -145,7 +145,7 @@ CASES = [
          expect=[r"\[sleeper\] sleep %d: late by \d+ us$" % ns
                  for ns in (100000, 1000000, 3000000, 10000000, 20000000)] +
                 [r"\[sleeper\] PASS %s$" % check for check in (
-                    "sleeps: never early, monotonic, at most one tick late", "frame eip",
+                    "sleeps: never early, monotonic, not later than max_late_us", "frame eip",
                     "frame cs", "frame eflags.IF", "irq_enabled clear in handler",
                     "masked timer not delivered", "masked timer pending",
                     "masked timer delivered by sti", "cancelled timer silent")] +
@@ -210,6 +210,9 @@ CASES = [
           ("no_handler", r"ud2 at (0x[0-9a-f]+)",
            r"unhandled invalid opcode \(vector 6\) at eip \1"),
           ("pf_no_handler", r"reading (0x[0-9a-f]+) at eip (0x[0-9a-f]+)",
+           r"unhandled page fault \(vector 14\) at eip \2, address \1, error code 0x0"),
+          # the local APIC's page is the hypervisor's alone
+          ("pf_apic", r"reading (0xfee00030) at eip (0x[0-9a-f]+)",
            r"unhandled page fault \(vector 14\) at eip \2, address \1, error code 0x0"),
           ("shared_unaligned", r"set_shared\((0x[0-9a-f]+)\)",
            r"set_shared: \1 is not a page-aligned address of guest memory"),
@@ -356,7 +359,8 @@ CASES.append(Case("loglevel_quiet", [(HELLO, "name=good"), (T + "hcall_unknown.e
                   verdict=KILLED, cmdline="exit=qemu loglevel=0",
                   expect=[r'guest "rogue" killed: unknown hypercall 999',
                           r'guest "good" shut down with exit code 0', r"frames free: \d+"],
-                  reject=[r"loaded:", r"TSC runs at", r"boot to first guest", r"umbra: image:"]))
+                  reject=[r"loaded:", r"umbra: TSC:", r"umbra: timer:", r"boot to first guest",
+                          r"umbra: image:"]))
 CASES.append(Case("loglevel_debug", [(T + "pagetables.elf", "name=pt")],
                   cmdline="exit=qemu loglevel=2",
                   expect=[r'guest "pt": page table 0x[0-9a-f]+ ends the linear boot mapping',
@@ -923,3 +927,111 @@ CASES += [Case("hcfuzz_fatal_seed%d" % seed,
 CASES.append(Case("hcfuzz_ldt", [(HCFUZZ, "name=fz mem=16M seed=1 ops=0 mode=ldt"), (HELLO, "name=canary")],
                   expect=[r"\[fz\] hcfuzz: the LDT call gate did not work",
                           r'guest "canary" shut down with exit code 0']))
+
+# Time on machines that do not have every clock. Under -icount shift=0 the
+# TSC counts instructions, one per nanosecond: a calibration that is right
+# says 1000 MHz. With pit=off the PIT is gone and the ACPI PM timer must
+# do, the HPET checking it; with hpet=off as well, the PM timer alone;
+# with -apic the local APIC is gone and the PIT's tick is the timer.
+def tsc_check(source):
+    def check(log):
+        m = re.search(r"^umbra: TSC: (\d+) MHz \((%s), (\d) samples, spread (\d+)\.(\d) %%" % source, log, re.M)
+        if not m:
+            yield "calibration line from the %s" % source, "not found"
+            return
+        mhz, samples, spread = int(m.group(1)), int(m.group(3)), int(m.group(4)) * 10 + int(m.group(5))
+        yield "TSC calibrated to 1000 MHz within 1 %", None if 990 <= mhz <= 1010 else "%d MHz" % mhz
+        yield "at least 3 samples, spread below 1 %", None if samples >= 3 and spread < 10 else \
+            "%d samples, spread %d permille" % (samples, spread)
+    return check
+
+
+PIT_OFF = ["-M", "pc,pit=off"]
+NO_APIC = ["-cpu", "qemu32,-apic"]
+CASES += [
+    # The usual machine: the PIT measures, the PM timer agrees, the APIC keeps time,
+    # and a sleep ends within microseconds of its deadline rather than at a tick.
+    Case("time_calibration", [(T + "sleeper.elf", "name=sleeper max_late_us=100")],
+         check=tsc_check("PIT"),
+         expect=[r"umbra: TSC: \d+ MHz \(PIT, 5 samples, spread \d+\.\d %; PM timer agrees; HPET agrees\)$",
+                 r"umbra: timer: local APIC one-shot at \d+ kHz",
+                 r"\[sleeper\] PASS sleeps: never early, monotonic, not later than max_late_us",
+                 r'guest "sleeper" shut down with exit code 0']),
+    Case("time_pit_off_sleep", [(T + "sleeper.elf", "name=sleeper max_late_us=100")], extra=PIT_OFF,
+         check=tsc_check("PM timer"),
+         expect=[r"umbra: TSC: \d+ MHz \(PM timer, 5 samples, spread \d+\.\d %; HPET agrees\)$",
+                 r"\[sleeper\] PASS sleeps: never early, monotonic, not later than max_late_us",
+                 r"\[sleeper\] PASS masked timer delivered by sti",
+                 r'guest "sleeper" shut down with exit code 0']),
+    Case("time_pit_hpet_off", [(T + "sleeper.elf", "name=sleeper max_late_us=100")],
+         extra=["-M", "pc,pit=off,hpet=off"], check=tsc_check("PM timer"),
+         expect=[r"umbra: TSC: \d+ MHz \(PM timer, 5 samples, spread \d+\.\d %\)$",
+                 r'guest "sleeper" shut down with exit code 0']),
+    Case("time_pit_off_spinner", [(T + "spinner.elf", "name=spin timeout=300"),
+                                  (HELLO, "name=h1 mem=4M"), (HELLO, "name=h2 mem=4M")],
+         verdict=KILLED, extra=PIT_OFF, check=tsc_check("PM timer"),
+         expect=[r'guest "h1" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
+                 r'guest "h2" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
+                 r'guest "spin" killed: timed out', r"^  spin +\d+ +\d+  killed: timed out"]),
+    # No local APIC: the PIT's 1 kHz tick keeps time (a sleep may end a tick
+    # late), slices and time-outs.
+    Case("time_no_apic_sleep", [(T + "sleeper.elf", "name=sleeper")], extra=NO_APIC,
+         check=tsc_check("PIT"),
+         expect=[r"umbra: timer: the PIT's 1 kHz tick \(local APIC: no local APIC\)",
+                 r"\[sleeper\] PASS sleeps: never early, monotonic, not later than max_late_us",
+                 r'guest "sleeper" shut down with exit code 0']),
+    Case("time_no_apic_spinner", [(T + "spinner.elf", "name=spin timeout=300"),
+                                  (HELLO, "name=h1 mem=4M"), (HELLO, "name=h2 mem=4M")],
+         verdict=KILLED, extra=NO_APIC,
+         expect=[r"umbra: timer: the PIT's 1 kHz tick \(local APIC: no local APIC\)",
+                 r'guest "h1" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
+                 r'guest "h2" shut down with exit code 0(?:.*\n)*.*guest "spin" killed',
+                 r'guest "spin" killed: timed out']),
+    # Neither PIT nor ACPI (so no PM timer), and CPUID without leaf 0x15: one line, and the end.
+    Case("time_no_source", [(HELLO, "name=good")], verdict=HYPERVISOR_FAILED,
+         extra=["-M", "pc,pit=off,acpi=off"],
+         expect=[r"^umbra: no usable time source: the PIT does not count, ACPI names no PM timer or HPET, "
+                 r"and CPUID does not give the TSC's rate; umbra cannot keep time on this machine$"],
+         reject=[r"loaded:"]),
+]
+
+
+class ExitCase(Case):
+    """A run that ends some other way than QEMU's debug-exit port: QEMU's status is 0."""
+
+    def run(self, fmt):
+        import harness
+        return harness.run(harness.Boot(fmt=fmt, modules=self.module_list(fmt), **self.boot))
+
+    def checks(self, result):
+        if result.status is None:
+            yield "QEMU exits", "timed out after %.0f s" % result.seconds
+        else:
+            yield "QEMU exit status 0", None if result.status == 0 else "status %s" % result.status
+        yield "no panic", "PANIC in log" if "PANIC" in result.log else None
+        for pat in self.expect:
+            yield "log has /%s/" % pat, None if re.search(pat, result.log, re.M) else "not found"
+        for pat in self.reject:
+            yield "log lacks /%s/" % pat, "found" if re.search(pat, result.log, re.M) else None
+
+
+# ACPI power-off and reset, on both of QEMU's PC machines. A reset here would
+# boot umbra again (reboot=reset undoes -no-reboot), so only S5 ends QEMU;
+# the reset is QEMU's -no-reboot exit. By default (exit=auto) a machine
+# without QEMU's debug-exit device is powered off after success.
+ONCE = [r"^umbra: powering off: success$", r'guest "a" shut down with exit code 0']
+TWICE = [r"umbra: booting(?:.*\n)*umbra: booting", r"did not (power off|reset)", r"^umbra: halted"]
+for _m in ("pc", "q35"):
+    CASES += [
+        ExitCase("exit_poweroff_" + _m, [(HELLO, "name=a")], cmdline="exit=poweroff", timeout=30,
+                 extra=["-M", _m, "-action", "reboot=reset"],
+                 expect=ONCE + [r"^umbra: ACPI power-off \(S5\)$"], reject=TWICE),
+        ExitCase("exit_reset_" + _m, [(HELLO, "name=a")], cmdline="exit=reset", timeout=30,
+                 extra=["-M", _m], expect=ONCE + [r"^umbra: resetting$"], reject=TWICE),
+        ExitCase("exit_auto_no_device_" + _m, [(HELLO, "name=a")], cmdline="", timeout=30,
+                 debug_exit=False, extra=["-M", _m, "-action", "reboot=reset"],
+                 expect=ONCE + [r"^umbra: ACPI power-off \(S5\)$"], reject=TWICE),
+    ]
+# With QEMU's device, exit=auto (no exit= at all) uses it: status 33 or 35.
+CASES.append(Case("exit_auto_qemu", [(HELLO, "name=a"), (HELLO, "name=b code=3")], cmdline="",
+                  verdict=GUEST_FAILED, expect=[r"powering off: failure"], reject=[r"ACPI power-off"]))

@@ -56,6 +56,7 @@ class Boot:
     nmis: int = 0               # NMIs injected (QMP) before the keys ...
     nmi_after: str = ""         # ... once this is seen (default: after)
     nmi_interval: float = 0.02  # seconds between two NMIs
+    debug_exit: bool = True     # QEMU's isa-debug-exit device on the machine
 
 
 @dataclass
@@ -86,7 +87,7 @@ def machine(boot):
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
                         key_interval=boot.key_interval, serial_rate=boot.serial_rate,
                         nmis=boot.nmis, nmi_after=boot.nmi_after, nmi_interval=boot.nmi_interval,
-                        extra=boot.extra)
+                        extra=boot.extra, debug_exit=boot.debug_exit)
 
 
 def run(boot):

@@ -13,6 +13,7 @@
 #define ICW1_INIT_ICW4	0x11
 #define ICW4_8086	0x01
 #define OCW2_EOI	0x20
+#define OCW3_READ_ISR	0x0b
 
 static u16 mask = 0xffff;
 
@@ -51,4 +52,12 @@ void pic_eoi(unsigned irq)
 	if (irq >= 8)
 		outb(PIC2_CMD, OCW2_EOI);
 	outb(PIC1_CMD, OCW2_EOI);
+}
+
+bool pic_in_service(unsigned irq)
+{
+	u16 port = irq >= 8 ? PIC2_CMD : PIC1_CMD;
+
+	outb(port, OCW3_READ_ISR);
+	return inb(port) & (1u << (irq % 8));
 }

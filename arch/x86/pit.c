@@ -1,5 +1,7 @@
 /*
- * The 8254 timer: the 1 kHz tick, and the TSC calibrated against it at boot.
+ * The 8254 timer: channel 0's periodic interrupt (the tick when there is no
+ * local APIC timer), and channel 2 as a free-running counter to measure
+ * the TSC against.
  */
 #include "pit.h"
 #include "cpu.h"
@@ -7,10 +9,14 @@
 #define PIT_CH0		0x40
 #define PIT_CH2		0x42
 #define PIT_CMD		0x43
-#define PORT_B		0x61	/* bit 0: channel 2 gate, bit 5: channel 2 output */
-#define CMD_CH0_RATE	0x34	/* channel 0, lobyte/hibyte, mode 2 */
-#define CMD_CH2_ONESHOT	0xb0	/* channel 2, lobyte/hibyte, mode 0 */
-#define CALIBRATE_MS	2
+#define PORT_B		0x61		/* the PIT's channel 2 gate, and the speaker */
+#define PORT_B_GATE2	0x01
+#define PORT_B_SPEAKER	0x02
+#define CMD_CH0_RATE	0x34		/* channel 0, lobyte/hibyte, mode 2 */
+#define CMD_CH2_RATE	0xb4		/* channel 2, lobyte/hibyte, mode 2 */
+#define CMD_CH2_LATCH	0x80		/* channel 2, counter latch */
+
+static u8 port_b;
 
 void pit_periodic(u32 hz)
 {
@@ -22,24 +28,31 @@ void pit_periodic(u32 hz)
 }
 
 /*
- * Channel 2 counts down once from the value written and raises its output
- * at zero; its gate is in port 0x61, so the count starts when we say.
+ * Mode 2 with a count of 0 (65536): the counter runs down from 65535 to 0
+ * and round again, 1193182 times a second, for as long as the gate is up.
  */
-u32 pit_measure_tsc_khz(void)
+void pit_counter_start(void)
 {
-	u32 count = PIT_HZ * CALIBRATE_MS / 1000;
-	u64 start, end;
-	u8 b = inb(PORT_B);
+	port_b = inb(PORT_B);
+	outb(PORT_B, (port_b & ~PORT_B_SPEAKER) & ~PORT_B_GATE2);
+	outb(PIT_CMD, CMD_CH2_RATE);
+	outb(PIT_CH2, 0);
+	outb(PIT_CH2, 0);
+	outb(PORT_B, (port_b & ~PORT_B_SPEAKER) | PORT_B_GATE2);
+}
 
-	outb(PORT_B, (b & ~0x02) & ~0x01);	/* gate low, speaker off */
-	outb(PIT_CMD, CMD_CH2_ONESHOT);
-	outb(PIT_CH2, count & 0xff);
-	outb(PIT_CH2, count >> 8);
-	start = rdtsc();
-	outb(PORT_B, (b & ~0x02) | 0x01);	/* gate high: count */
-	while (!(inb(PORT_B) & 0x20))
-		;
-	end = rdtsc();
-	outb(PORT_B, b);
-	return (u32)((end - start) / CALIBRATE_MS);
+/* The latch freezes a copy of the count, so its two bytes belong together. */
+u32 pit_counter_read(void)
+{
+	u8 lo, hi;
+
+	outb(PIT_CMD, CMD_CH2_LATCH);
+	lo = inb(PIT_CH2);
+	hi = inb(PIT_CH2);
+	return (u32)hi << 8 | lo;
+}
+
+void pit_counter_stop(void)
+{
+	outb(PORT_B, port_b);
 }

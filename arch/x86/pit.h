@@ -9,7 +9,13 @@
 /* Channel 0 interrupts (IRQ 0) at about `hz` times a second. */
 void pit_periodic(u32 hz);
 
-/* TSC ticks per millisecond, measured against channel 2 over 2 ms. */
-u32 pit_measure_tsc_khz(void);
+/*
+ * Channel 2 as a 16-bit down-counter at PIT_HZ, for measuring: start it,
+ * read it, give port 0x61 back. Where there is no PIT the reads return
+ * what an empty port does, a count that never moves.
+ */
+void pit_counter_start(void);
+u32 pit_counter_read(void);
+void pit_counter_stop(void);
 
 #endif

@@ -142,7 +142,7 @@ static void warn(const char *msg)
 	nwarn++;
 }
 
-static const struct hv_options defaults = { EXIT_QEMU, 1, 10, 0 };
+static const struct hv_options defaults = { EXIT_AUTO, 1, 10, 0 };
 
 static struct hv_options parse(const char *cl)
 {
@@ -193,11 +193,20 @@ static void test_hv_options(void)
 	CHECK_HAS(warnings[0], "bogus", "options: unknown option named in the warning");
 
 	o = parse("/boot/umbra.elf exit=reboot");
-	CHECK(o.exit == EXIT_QEMU && nwarn == 1, "options: exit=reboot keeps the default");
+	CHECK(o.exit == EXIT_AUTO && nwarn == 1, "options: exit=reboot keeps the default");
 	CHECK_HAS(warnings[0], "reboot", "options: bad exit value named in the warning");
 	CHECK_HAS(warnings[0], "exit", "options: bad exit option named in the warning");
 	o = parse("/boot/umbra.elf exit");
-	CHECK(o.exit == EXIT_QEMU && nwarn == 1, "options: exit without a value warned");
+	CHECK(o.exit == EXIT_AUTO && nwarn == 1, "options: exit without a value warned");
+	o = parse("/boot/umbra.elf exit=poweroff");
+	CHECK(o.exit == EXIT_POWEROFF && nwarn == 0, "options: exit=poweroff");
+	o = parse("/boot/umbra.elf exit=reset");
+	CHECK(o.exit == EXIT_RESET && nwarn == 0, "options: exit=reset");
+	o = parse("/boot/umbra.elf exit=halt exit=auto");
+	CHECK(o.exit == EXIT_AUTO && nwarn == 0, "options: exit=auto");
+	o = parse("/boot/umbra.elf exit=Poweroff");
+	CHECK(o.exit == EXIT_AUTO && nwarn == 1 && strstr(warnings[0], "expected auto, qemu, poweroff"),
+	      "options: exit= values are lower case; the warning lists them");
 
 	o = parse("/boot/umbra.elf loglevel=3");
 	CHECK(o.loglevel == 1 && nwarn == 1, "options: loglevel=3 keeps the default");
@@ -210,7 +219,7 @@ static void test_hv_options(void)
 	CHECK(o.slice_ms == 10 && nwarn == 2, "options: slice out of 1-1000 keeps the default");
 
 	o = parse("k a=1 exit=x loglevel=2 b");
-	CHECK(o.loglevel == 2 && o.exit == EXIT_QEMU && nwarn == 3,
+	CHECK(o.loglevel == 2 && o.exit == EXIT_AUTO && nwarn == 3,
 	      "options: good options apply among bad ones");
 	CHECK(strstr(warnings[0], "'a'") && strstr(warnings[1], "exit=x") &&
 	      strstr(warnings[2], "'b'"), "options: warnings come in command-line order");
@@ -219,7 +228,7 @@ static void test_hv_options(void)
 	memcpy(longval, "k exit=", 7);
 	longval[sizeof(longval) - 1] = '\0';
 	o = parse(longval);
-	CHECK(o.exit == EXIT_QEMU && nwarn == 1 && strlen(warnings[0]) < sizeof(warnings[0]),
+	CHECK(o.exit == EXIT_AUTO && nwarn == 1 && strlen(warnings[0]) < sizeof(warnings[0]),
 	      "options: a 300-character value is warned about, truncated");
 }
 

@@ -74,6 +74,7 @@ class Machine:
     extra: List[str] = field(default_factory=list)  # more QEMU arguments
     qemu: str = ""              # "" for the firmware's
     serial_rate: int = 0        # bytes per second the console is read at (0: as it comes)
+    debug_exit: bool = True     # give the machine QEMU's isa-debug-exit device
 
 
 @dataclass
@@ -184,8 +185,9 @@ class Qmp:
 
 def command(m, qmp_path=""):
     cmd = [m.qemu or FIRMWARE[m.firmware].qemu, "-m", m.memory, "-display", "none",
-           "-no-reboot", "-monitor", "none",
-           "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+           "-no-reboot", "-monitor", "none", "-serial", "stdio"]
+    if m.debug_exit:
+        cmd += ["-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
     cmd += firmware_args(m) + accel_args(m.accel, m.firmware, m.cpu)
     if m.iso:
         cmd += media_args(m.iso, m.media)

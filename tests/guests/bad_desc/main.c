@@ -187,6 +187,15 @@ static void pf_no_handler(void)
 	do_read(mem_bytes);
 }
 
+/* The local APIC's registers are mapped in the hypervisor's tables, never in a guest's. */
+#define LAPIC_VERSION_REG	0xfee00030u
+
+static void pf_apic(void)
+{
+	umbra_printf("reading 0x%x at eip 0x%x\n", LAPIC_VERSION_REG, (uint32_t)do_read_at);
+	do_read(LAPIC_VERSION_REG);
+}
+
 static void shared_unaligned(void)
 {
 	uint32_t gpa = (uint32_t)&umbra_shared + 8;
@@ -211,7 +220,7 @@ static const struct {
 	F(stack_segment), F(stack_pages),
 	F(tls_dpl0), F(tls_system), F(tls_conforming), F(tls_expand_down), F(tls_switcher),
 	F(tls_slot),
-	F(no_handler), F(pf_no_handler), F(shared_unaligned), F(halt_forever),
+	F(no_handler), F(pf_no_handler), F(pf_apic), F(shared_unaligned), F(halt_forever),
 #undef F
 };
 

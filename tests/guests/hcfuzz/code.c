@@ -67,6 +67,17 @@ static void random_code(u8 *p, u32 len, u32 room)
 	for (u32 i = 0; !fz_iret_vm && i < len; i++)
 		if (p[i] == 0xcf)
 			p[i] = 0x90;
+	/*
+	 * QEMU 7.2's TCG aborts (tcg.c: "tcg fatal error") translating a
+	 * locked bt, bts, btr or btc whose operand is a register (f0 0f a3 cd):
+	 * the register forms of that family are taken out. What follows the
+	 * random bytes (an int, or int3 fill) is a register ModRM too.
+	 */
+	for (u32 i = 0; i + 1 < len; i++)
+		if (p[i] == 0x0f && (p[i + 1] == 0xa3 || p[i + 1] == 0xab || p[i + 1] == 0xb3 ||
+				     p[i + 1] == 0xbb || p[i + 1] == 0xba) &&
+		    (i + 2 >= len || p[i + 2] >= 0xc0))
+			p[i] = 0x90;
 	/* skip=df: no popf or std either, which would hand the hypervisor DF */
 	for (u32 i = 0; (fz_skip & SKIP_DF) && i < len; i++)
 		if (p[i] == 0x9d || p[i] == 0xfd)
