@@ -46,7 +46,7 @@ struct sim_options {
 
 struct sim_totals {
 	u64 steps, seeds;
-	u64 accesses, fixed, reflected, not_present, translations, set_calls, flushes, switches;
+	u64 accesses, fixed, reflected, not_present, translations, set_calls, ranges, range_shadowed, flushes, switches;
 	u64 silent, checks, stale_skipped, kills, starved;
 	u64 evictions;
 	unsigned fails[CK_COUNT];

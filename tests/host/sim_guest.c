@@ -162,7 +162,7 @@ static bool stored(gpa_t at, pte_t v)
 static gva_t recent[MAX_TOPS + 1][RECENT];
 unsigned nrecent[MAX_TOPS + 1];
 
-static void remember(int t, gva_t va)
+void remember(int t, gva_t va)
 {
 	unsigned i = kernel_va(va) ? MAX_TOPS : (unsigned)t;
 
@@ -394,7 +394,10 @@ void op_switch(void)
 		t = top_new();
 	if (t < 0)
 		t = (int)pick(ntops);
-	switch_to(t);
+	if (coin(60))
+		switch_to(t);
+	else
+		switch_call(t, kbase && coin(60));
 }
 
 /* ---- directory entries -------------------------------------------------- */

@@ -59,8 +59,9 @@ static void report_random(unsigned first, unsigned seeds, double secs)
 				 (unsigned long long)t->fixed, (unsigned long long)t->reflected,
 				 (unsigned long long)t->not_present, (unsigned long long)t->translations);
 		else if (k == CK_CALLS)
-			snprintf(name, sizeof(name), "%s: %s (%llu set calls, %llu flushes, %llu switches, %llu evictions, %llu silent edits)",
+			snprintf(name, sizeof(name), "%s: %s (%llu set calls, %llu ranges (%llu entries shadowed at once), %llu flushes, %llu switches, %llu evictions, %llu silent edits)",
 				 FMT, sim_check_names[k], (unsigned long long)t->set_calls,
+				 (unsigned long long)t->ranges, (unsigned long long)t->range_shadowed,
 				 (unsigned long long)t->flushes, (unsigned long long)t->switches,
 				 (unsigned long long)t->evictions, (unsigned long long)t->silent);
 		else if (k == CK_LEAK)
