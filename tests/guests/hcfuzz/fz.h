@@ -327,6 +327,7 @@ extern int hc_ss_slot;
 void call_init(struct call *c, u32 nr);
 void gen_flush(struct call *c);
 void gen_new_pgtable(struct call *c);
+void gen_switch(struct call *c);
 void gen_set_trap_public(struct call *c);
 void gen_set_tls_public(struct call *c);
 int check_after_hcall(const char *name, const struct fz_in *in, const u32 *segs_want,
