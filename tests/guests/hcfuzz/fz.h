@@ -349,6 +349,7 @@ u32 tops_linking(u32 leaf);
 u32 tops_linking_leaf(u32 leaf);
 int is_fuzz_leaf(u32 pa);
 umbra_pte_t gen_leaf_value(void);
+extern u32 fz_range_va, fz_range_pages;	/* the last UPDATE_RANGE, for touch.c */
 void call_init_pt(struct call *c, u32 nr, const char *what);
 void gen_pt_call(struct call *c);
 void apply_pt_call(const struct call *c);

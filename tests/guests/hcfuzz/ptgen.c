@@ -284,6 +284,8 @@ static void gen_silent(struct call *c)
 
 /* ---- UPDATE_RANGE ---------------------------------------------------------- */
 
+u32 fz_range_va, fz_range_pages;
+
 /* What a kernel writes in place: a new mapping, fork's write-protect, munmap's clear, A and D. */
 static umbra_pte_t rewritten(umbra_pte_t old, unsigned how)
 {
@@ -344,7 +346,8 @@ static u32 rewrite_run(u32 t, u32 va, u64 end, u32 lo, u32 hi, unsigned how, int
  */
 static void gen_update_range(struct call *c)
 {
-	u32 t = pick_top(), va, pages;
+	/* A long batch of long ranges is minutes under TCG: inside batches, short ones only. */
+	u32 t = pick_top(), va, pages, most = batch_open ? 64 : UMBRA_RANGE_MAX;
 	unsigned how = rn(6);
 	u64 end;
 
@@ -371,17 +374,19 @@ static void gen_update_range(struct call *c)
 		static const u32 starts[] = { 0x90000000u, WIN, KBASE, 0x1000 };
 
 		va = PICK(starts);
-		pages = chance(30) ? UMBRA_RANGE_MAX : 1 + rn(UMBRA_RANGE_MAX);
+		pages = chance(30) ? most : 1 + rn(most);
 		if (va == 0x1000 && pages > M.mem / 0x1000 - 1)
 			pages = M.mem / 0x1000 - 1;
 		break;
 	}
 	default:	/* ending exactly at the Switcher */
-		pages = 1 + rn(chance(50) ? 16 : UMBRA_RANGE_MAX);
+		pages = 1 + rn(chance(50) ? 16 : most);
 		va = SWBASE - pages * 0x1000;
 		break;
 	}
 	end = (u64)va + (u64)pages * 0x1000;
+	fz_range_va = va;
+	fz_range_pages = pages;
 	c->a[0] = M.tops[t];
 	c->a[1] = va;
 	c->a[2] = pages;
