@@ -17,6 +17,7 @@ CROSS	?= i686-linux-gnu-
 CC	:= $(CROSS)gcc
 LD	:= $(CROSS)ld
 AR	:= $(CROSS)ar
+OBJDUMP	:= $(CROSS)objdump
 NASM	:= nasm
 HOSTCC	?= gcc
 QEMU	?= qemu-system-i386
@@ -93,7 +94,7 @@ deps-bench:
 # and every object and link depends on it.
 $(B)/toolchain: FORCE | deps-build
 	@mkdir -p $(@D)
-	@{ for t in $(CC) $(LD) $(AR) $(NASM); do \
+	@{ for t in $(CC) $(LD) $(AR) $(OBJDUMP) $(NASM); do \
 		command -v $$t >/dev/null || { echo "umbra: $$t not found" >&2; exit 1; }; \
 		echo "$$(command -v $$t): $$($$t --version | head -n 1)"; \
 	   done; \
@@ -118,6 +119,18 @@ $(B)/hv/%.c.o: %.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# The CPU check runs first, on whatever CPU booted, so it alone is built for
+# the i386, and its object is refused if it holds any later instruction
+# (cpuid it uses only once EFLAGS.ID has shown that the CPU has it).
+I686_INSNS := cmov|fcmov|rdtsc|cmpxchg|xadd|bswap|invlpg|wbinvd|rdmsr|wrmsr|sysenter|sysexit|fxsave|fxrstor|nopw|nopl|ud2|fcomi|fucomi|%x?mm|endbr
+$(B)/hv/arch/x86/cpu_check.c.o: arch/x86/cpu_check.c $(B)/toolchain
+	@mkdir -p $(@D)
+	$(call say,CC,$@)
+	$(Q)$(CC) $(filter-out -march=%,$(CFLAGS)) -march=i386 -c -o $@.new $<
+	$(Q)if $(OBJDUMP) -d $@.new | grep -E '\s($(I686_INSNS))'; then \
+		echo "umbra: $@: instructions a 386 does not have (above)" >&2; rm -f $@.new; exit 1; fi
+	$(Q)mv $@.new $@
 
 $(B)/umbra.elf: $(HV_OBJS) linker.ld $(B)/toolchain
 	$(call say,LD,$@)

@@ -24,21 +24,28 @@ boot_stack_top:
 
 section .data
 global boot_tsc
-boot_tsc:	dq 0			; TSC at the first instruction
+boot_tsc:	dq 0			; TSC once the CPU is known to have one
 
 section .text
 global _start
-extern kmain
+extern cpu_check, kmain
 _start:
-	mov esi, eax			; rdtsc overwrites eax
-	rdtsc
-	mov [boot_tsc], eax
-	mov [boot_tsc + 4], edx
+	mov esi, eax			; the Multiboot magic and information,
+	mov edi, ebx			; kept across the calls below
 	mov esp, boot_stack_top
 	xor ebp, ebp			; ends the backtrace
 	push 0				; clear EFLAGS (DF, AC, NT)
 	popfd
-	push ebx
+	; Nothing built for the i686 may run before this, not even rdtsc:
+	; cpu_check returns only if the CPU has all that umbra uses.
+	push edi
+	push esi
+	call cpu_check
+	add esp, 8
+	rdtsc
+	mov [boot_tsc], eax
+	mov [boot_tsc + 4], edx
+	push edi
 	push esi
 	call kmain
 .hang:	cli

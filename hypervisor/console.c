@@ -1,12 +1,15 @@
 /*
  * The hypervisor's console: kprintf and klog, to the UART and the VGA
- * mirror, with the log level deciding what is said.
+ * mirror, with the log level deciding what is said. The UART's output is
+ * buffered and sent by its interrupt once that is set up (uart.c); the
+ * VGA mirror is written at once.
  */
 #include <stdarg.h>
 #include "console.h"
 #include "../arch/x86/uart.h"
 #include "../arch/x86/vga.h"
 #include "../lib/format.h"
+#include "timer.h"
 
 static unsigned log_level = LOG_INFO;
 
@@ -27,12 +30,40 @@ void console_set_level(unsigned level)
 	log_level = level;
 }
 
+void console_start_irq(void)
+{
+	uart_enable_irq();
+}
+
+void console_flush(void)
+{
+	uart_flush();
+}
+
+void console_unbuffered(void)
+{
+	uart_unbuffered();
+}
+
+bool console_has_room(u32 bytes)
+{
+	return uart_tx_room() >= bytes + CONSOLE_RESERVE;
+}
+
+void console_report(void)
+{
+	u64 waited = uart_wait_tsc();
+
+	if (waited)
+		kprintf("umbra: console: writers waited %llu us for the UART (its output buffer of "
+			"%u KiB was full)\n", waited * 1000 / tsc_khz, UART_TX_RING / 1024);
+}
+
 static void put(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		uart_putc(s[i]);
+	uart_write(s, n);
+	for (size_t i = 0; i < n; i++)
 		vga_putc(s[i]);
-	}
 }
 
 void console_write(const char *s, size_t n)

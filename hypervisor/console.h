@@ -16,6 +16,20 @@ void console_set_level(unsigned level);
 void console_write(const char *s, size_t n);
 
 /*
+ * Output waits in a buffer for the UART's interrupt once console_start_irq()
+ * has run; until then, and after console_unbuffered() (a panic), it goes
+ * out before console_write returns. console_flush() sends what waits (before
+ * power off). Guest output is taken only while the buffer has room for it
+ * and CONSOLE_RESERVE more, kept for the hypervisor's own lines.
+ */
+#define CONSOLE_RESERVE	(8 * 1024)
+void console_start_irq(void);
+void console_flush(void);
+void console_unbuffered(void);
+bool console_has_room(u32 bytes);
+void console_report(void);	/* in the summary: how long writers waited for the UART */
+
+/*
  * A line that stays open after it is written, for output that goes out as
  * it comes (the focused guest's prompt and echo): `owner` continues it
  * while nothing else is printed; anything else ends it with a newline.

@@ -1,14 +1,16 @@
 /*
  * The FPU, lazily: a guest's x87/SSE state is loaded only when it first
  * uses the FPU in a slice (#NM), and saved when another guest does.
+ * FXSAVE is always there (cpu_check.c refuses a CPU without it); SSE may
+ * not be (a Pentium II), and then neither CR4.OSXMMEXCPT nor MXCSR is
+ * touched.
  */
 #include "fpu.h"
 #include "../arch/x86/cpu.h"
-#include "../lib/panic.h"
 #include "../lib/string.h"
 
 #define CR4_OSXMMEXCPT	(1u << 10)
-#define CPUID_FXSR	(1u << 24)
+#define CPUID_SSE	(1u << 25)	/* CPUID.01H:EDX */
 #define FCW_DEFAULT	0x037f		/* all x87 exceptions masked, 64-bit precision */
 #define MXCSR_DEFAULT	0x1f80		/* all SSE exceptions masked */
 
@@ -32,13 +34,15 @@ static u32 cpuid_edx(u32 leaf)
  */
 void fpu_init(void)
 {
-	if (!(cpuid_edx(1) & CPUID_FXSR))
-		panic("this CPU has no FXSAVE; umbra needs a Pentium II or later");
+	bool sse = cpuid_edx(1) & CPUID_SSE;
+
 	write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
-	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	/* FXSR means CR4.OSFXSR exists; OSXMMEXCPT is reserved without SSE. */
+	write_cr4(read_cr4() | CR4_OSFXSR | (sse ? CR4_OSXMMEXCPT : 0));
 	memset(clean, 0, sizeof(clean));
 	*(u16 *)&clean[0] = FCW_DEFAULT;
-	*(u32 *)&clean[24] = MXCSR_DEFAULT;
+	if (sse)
+		*(u32 *)&clean[24] = MXCSR_DEFAULT;
 	write_cr0(read_cr0() | CR0_TS);
 }
 

@@ -9,24 +9,34 @@
  *
  * The budget is a token bucket per guest, in bytes that reach the console
  * (the name in front included): CONSOLE_BURST at once, refilled at
- * CONSOLE_RATE per second. A guest that floods the console has its lines
- * cut, not delayed, while it is over budget; the console says so when
- * that starts and how much was cut when it ends. Apart from that, one
- * console_write prints at most CONSOLE_PER_CALL bytes, and the rest of it
- * is cut (and said so): this is what bounds the time one call can take
- * whatever it holds (4,096 newlines would be 4,096 lines, each with the
- * name in front, at a UART's pace).
+ * CONSOLE_RATE per second. The figures follow from the console: the UART
+ * sends about 11 KiB/s at 115200 baud, so one guest within its rate never
+ * falls behind it, and a whole burst fits the UART's output buffer beside
+ * the room kept for the hypervisor's own lines (console.h). Several guests
+ * together can still outrun the UART: a line that finds no room in the
+ * buffer is cut too. A guest that floods the console has its lines cut,
+ * not delayed, while it is over budget or the buffer is full; the console
+ * says so when that starts and how much was cut when it ends. So nothing
+ * a guest writes makes the hypervisor wait for the UART. Apart from that,
+ * one console_write prints at most CONSOLE_PER_CALL bytes, and the rest of
+ * it is cut (and said so): this bounds the work one call can do whatever
+ * it holds (4,096 newlines would be 4,096 lines, each with the name in
+ * front).
  */
 #include "guest.h"
 #include "console.h"
 #include "console_in.h"
 #include "timer.h"
 #include "../arch/x86/cpu.h"
+#include "../arch/x86/uart.h"
 #include "../lib/string.h"
 
 #define CONSOLE_BURST	(16 * 1024)
-#define CONSOLE_RATE	(16 * 1024)	/* bytes per second */
+#define CONSOLE_RATE	(8 * 1024)	/* bytes per second */
 #define CONSOLE_PER_CALL	2048
+
+_Static_assert(CONSOLE_BURST + CONSOLE_PER_CALL <= UART_TX_RING - CONSOLE_RESERVE,
+	       "a guest's whole burst fits the console's buffer");
 
 void guest_console_call(struct guest *g)
 {
@@ -84,18 +94,23 @@ static bool within_budget(struct guest *g, u32 cost)
 		return false;
 	}
 	refill(g);
-	if (g->con_tokens >= cost && (!g->con_over || g->con_tokens >= CONSOLE_BURST / 2)) {
+	if (!console_has_room(cost)) {
+		if (!g->con_over)
+			kprintf("umbra: guest \"%s\": the console is %u KiB behind the UART; "
+				"its output is cut until the UART catches up\n", g->name,
+				(UART_TX_RING - uart_tx_room()) / 1024);
+	} else if (g->con_tokens >= cost && (!g->con_over || g->con_tokens >= CONSOLE_BURST / 2)) {
 		g->con_tokens -= cost;
 		g->con_call_left -= cost;
 		if (g->con_over)
 			report_cut(g);
 		return true;
-	}
-	g->con_call_left = 0;	/* no refill to speak of before this call ends: cut the rest */
-	if (!g->con_over)
+	} else if (!g->con_over) {
 		kprintf("umbra: guest \"%s\" is over its console budget (%u KiB at once, %u KiB/s); "
 			"its output is cut until it slows down\n", g->name, CONSOLE_BURST / 1024,
 			CONSOLE_RATE / 1024);
+	}
+	g->con_call_left = 0;	/* no refill to speak of before this call ends: cut the rest */
 	g->con_over = true;
 	g->con_cut += cost;
 	return false;
@@ -106,7 +121,7 @@ static void print_line(struct guest *g, const char *line, u32 len)
 {
 	size_t name = strlen(g->name);
 
-	if (!within_budget(g, (u32)name + 3 + len))
+	if (!within_budget(g, (u32)name + 3 + (len ? len + 1 : 0)))	/* as printed, "\n" included */
 		return;
 	console_write("[", 1);
 	console_write(g->name, name);
@@ -161,15 +176,13 @@ static void as_it_comes(struct guest *g, const char *s, size_t n)
 	}
 }
 
+/*
+ * Once part of a call is cut, the rest still goes through the lines, so
+ * that a line the cut ends in the middle is cut whole, and what is cut is
+ * counted as what it would have printed.
+ */
 void guest_console(struct guest *g, const char *s, size_t n)
 {
-	if (!g->con_call_left) {	/* the rest of this call is cut, for the budget or the cap */
-		if (g->con_over)
-			g->con_cut += (u32)n;
-		else
-			g->con_call_cut += (u32)n;
-		return;
-	}
 	if (console_in_focus(g) && !g->line_len) {
 		as_it_comes(g, s, n);
 		return;

@@ -6,27 +6,50 @@
  */
 #include "guest_pt.h"
 #include "guest_mem.h"
+#include "../lib/format.h"
 
 #define F	(&pt_native)
 #define LEAF	(F->levels - 1u)
 
-bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
+/* `place` says where e is, for the message: "for 0x40000000", "at gpa 0x5008". */
+static bool check_at(struct guest *g, const char *who, unsigned level, const char *place, pte_t e)
 {
 	pte_t reserved = e & ~(F->level[level].allowed | F->addr_mask);
 	u64 frame = (e & F->addr_mask) >> PAGE_SHIFT;
 
 	if (F->level[level].large && (e & PTE_PS))
-		guest_kill(g, "%s: entry 0x%llx for 0x%x is a large page; umbra supports 4 KiB pages only",
-			   who, e, va);
+		guest_kill(g, "%s: entry 0x%llx %s is a large page; umbra supports 4 KiB pages only",
+			   who, e, place);
 	else if (reserved)
-		guest_kill(g, "%s: entry 0x%llx for 0x%x sets reserved or non-table bits 0x%llx",
-			   who, e, va, reserved);
+		guest_kill(g, "%s: entry 0x%llx %s sets reserved or non-table bits 0x%llx",
+			   who, e, place, reserved);
 	else if (frame >= g->nr_pfns)
-		guest_kill(g, "%s: entry 0x%llx for 0x%x: frame 0x%llx beyond limit 0x%x",
-			   who, e, va, frame, g->nr_pfns);
+		guest_kill(g, "%s: entry 0x%llx %s: frame 0x%llx beyond limit 0x%x",
+			   who, e, place, frame, g->nr_pfns);
 	else
 		return true;
 	return false;
+}
+
+/* The message is made only for a bad entry: these checks are on the update paths. */
+bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
+{
+	char place[24];
+
+	if (guest_entry_valid(g, level, e))
+		return true;
+	snprintf(place, sizeof(place), "for 0x%x", va);
+	return check_at(g, who, level, place, e);
+}
+
+bool guest_entry_check_gpa(struct guest *g, const char *who, unsigned level, gpa_t at, pte_t e)
+{
+	char place[24];
+
+	if (guest_entry_valid(g, level, e))
+		return true;
+	snprintf(place, sizeof(place), "at gpa 0x%x", at);
+	return check_at(g, who, level, place, e);
 }
 
 void guest_set_accessed(struct guest *g, struct gwalk *w, bool write)

@@ -47,6 +47,8 @@ static inline bool guest_entry_valid(const struct guest *g, unsigned level, pte_
  * `who`, va, e and what is wrong with it. Returns whether e was good.
  */
 bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e);
+/* The same, for an entry named by where it lives (MMU_UPDATE). */
+bool guest_entry_check_gpa(struct guest *g, const char *who, unsigned level, gpa_t at, pte_t e);
 
 /*
  * Walk the guest's tables for va from its top-level table at cr3, down to

@@ -125,6 +125,37 @@ static s32 hc_update_range(struct guest *g, const u32 a[4])
 	return shadow_update_range(g, a[0], a[1], a[2]);
 }
 
+static s32 hc_protect_range(struct guest *g, const u32 a[4])
+{
+	return shadow_protect_range(g, a[0], a[1], a[2], a[3]);
+}
+
+/*
+ * The list is copied in 2 KiB at a time (guest memory: an entry
+ * must not change between its check and its use), then run.
+ */
+#define MMU_CHUNK	128	/* 2 KiB of stack */
+
+static s32 hc_mmu_update(struct guest *g, const u32 a[4])
+{
+	struct umbra_mmu_update u[MMU_CHUNK];
+	gva_t list = a[0], bad;
+	u32 count = a[1];
+
+	if (count > UMBRA_MMU_UPDATE_MAX)
+		guest_kill(g, "mmu_update: %u entries exceed the limit of %u", count, UMBRA_MMU_UPDATE_MAX);
+	for (u32 done = 0; done < count;) {
+		u32 n = MIN(count - done, MMU_CHUNK);
+
+		if (!guest_read_virt(g, u, list + done * sizeof(u[0]), n * sizeof(u[0]), &bad))
+			guest_kill(g, "mmu_update: list 0x%x+%u is not mapped at 0x%x", list, count, bad);
+		if (shadow_mmu_update(g, u, n) < 0)
+			return UMBRA_EINVAL;
+		done += n;
+	}
+	return (s32)count;
+}
+
 /* NEW_PGTABLE and SET_STACK as one: the stack is pinned once, in the new table. */
 static s32 hc_switch(struct guest *g, const u32 a[4])
 {
@@ -171,6 +202,8 @@ static const struct hcall hcalls[UMBRA_HC_COUNT] = {
 	[UMBRA_HC_CONSOLE_READ] = { "console_read", hc_console_read, true },
 	[UMBRA_HC_UPDATE_RANGE] = { "update_range", hc_update_range, true },
 	[UMBRA_HC_SWITCH] = { "switch", hc_switch, true },
+	[UMBRA_HC_PROTECT_RANGE] = { "protect_range", hc_protect_range, true },
+	[UMBRA_HC_MMU_UPDATE] = { "mmu_update", hc_mmu_update, true },
 };
 
 static const struct hcall *lookup(u32 nr)
@@ -192,7 +225,7 @@ const char *hcall_name(u32 nr)
  * guest must not change an entry between its check and its use), and the
  * results of the entries run are copied back.
  */
-#define BATCH_CHUNK	32
+#define BATCH_CHUNK	64	/* 1.5 KiB of stack */
 
 /* Run entries first.. of the chunk until one ends the run; how many ran. */
 static u32 run_entries(struct guest *g, struct umbra_multicall *mc, u32 n, u32 first, u64 deadline)

@@ -1,7 +1,7 @@
 /*
  * Hardware interrupts, all the hypervisor's: the timer drives time and
  * scheduling, the serial port brings console input (for a guest, or the
- * debug keys); the rest is acknowledged.
+ * debug keys) and takes the console's output; the rest is acknowledged.
  */
 #include "console_in.h"
 #include "timer.h"
@@ -17,6 +17,8 @@ void irq_dispatch(unsigned vector)
 	pic_eoi(irq);
 	if (irq == 0)
 		timer_tick();
-	else if (irq == UART_IRQ)
+	else if (irq == UART_IRQ) {
 		console_in_poll();
+		uart_tx_irq();
+	}
 }

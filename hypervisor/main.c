@@ -97,8 +97,9 @@ static bool summary(u32 free_before)
 		     hcall_longest.tsc * 1000 / tsc_khz, hcall_name(hcall_longest.nr),
 		     guests[hcall_longest.guest].name);
 	if (host_nmis || guest_nmis || world_nmis())
-		kprintf("umbra: NMIs: %u while the hypervisor ran, %u while a guest ran\n",
-			host_nmis + world_nmis(), guest_nmis);
+		kprintf("umbra: NMIs: %u received (%u while the hypervisor ran, %u while a guest ran)\n",
+			host_nmis + world_nmis() + guest_nmis, host_nmis + world_nmis(), guest_nmis);
+	console_report();
 	kprintf("umbra: frames free: %u before guests, %u after\n", free_before, free_after);
 	if (free_after != free_before)
 		kprintf("umbra: LEAK: %d frames not returned\n", (int)(free_before - free_after));
@@ -113,8 +114,9 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	bool ok;
 
 	console_init();
-	kprintf("umbra: booting (%s paging)\n", pt_native.name);
+	/* Before the first line, which takes ms on a real UART: an NMI with no IDT resets the PC. */
 	desc_init();
+	kprintf("umbra: booting (%s paging)\n", pt_native.name);
 	pic_init();
 	/* Let guest processes ask for alignment checks with EFLAGS.AC. */
 	write_cr0(read_cr0() | CR0_AM);
@@ -127,7 +129,7 @@ void kmain(u32 magic, const struct mb_info *mbi)
 	setup_memory(mbi);
 	fpu_init();
 	timer_init();
-	uart_enable_rx_irq();
+	console_start_irq();
 	pic_unmask(UART_IRQ);
 	sched_init(hv_opts.slice_ms);
 

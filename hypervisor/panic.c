@@ -38,6 +38,7 @@ void panic(const char *fmt, ...)
 	if (in_panic)
 		halt_forever();
 	in_panic = true;
+	console_unbuffered();	/* what waits goes out first, then all of this, whatever happens next */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -103,7 +103,8 @@ static void enter(struct guest *g, struct guest_regs *r)
 	deliver_interrupts(g, r);
 	if (!first_guest_tsc) {
 		first_guest_tsc = rdtsc();
-		klog(LOG_INFO, "umbra: boot to first guest: %llu instructions\n", first_guest_tsc - boot_tsc);
+		/* Instructions only under QEMU's -icount shift=0, which umbra cannot tell. */
+		klog(LOG_INFO, "umbra: boot to first guest: %llu TSC ticks\n", first_guest_tsc - boot_tsc);
 	}
 	world_enter(g, r);
 }

@@ -112,6 +112,145 @@ static void *leaf_table(struct guest *g, struct shadow_top *t, gva_t va, bool cr
 	return mfn_to_virt(*slot);
 }
 
+/* ---- from a guest leaf table to its shadow -------------------------------- */
+
+/*
+ * MMU_UPDATE names an entry by where it lives, so it needs the way back
+ * from a guest leaf table to the shadow leaf table built from it. Each
+ * guest frame has a slot { shadow frame, where it is linked }; the shadow
+ * frame's tag says which guest frame it was built from and with which
+ * directory permissions. A slot is trusted only if the frame is still this
+ * guest's shadow, tagged with that guest frame, and still linked where the
+ * slot says, in a live top level or the kernel list: so a slot left behind
+ * by a freed, discarded or reused table is simply stale. A guest table
+ * shadowed in two live places is marked RMAP_MANY, and an update of it
+ * falls back to a full flush.
+ */
+struct rmap_slot {
+	mfn_t shadow;		/* 0: none */
+	u32 where;		/* WHERE_KERNEL | top index << WHERE_TOP_SHIFT | directory slot */
+};
+
+#define RMAP_PER_PAGE	(PAGE_SIZE / sizeof(struct rmap_slot))
+#define RMAP_MANY	((mfn_t)-2)	/* not MFN_NONE, which rmap_find returns for "none" */
+#define WHERE_KERNEL	0x80000000u
+#define WHERE_TOP_SHIFT	12
+#define WHERE_SLOT	0xfffu
+#define TAG_VALID	1u
+#define TAG_WRITE	2u
+#define TAG_USER	4u
+#define TAG_SHIFT	3
+
+static u32 leaf_tag(pfn_t gfn, bool write, bool user)
+{
+	return gfn << TAG_SHIFT | (user ? TAG_USER : 0) | (write ? TAG_WRITE : 0) | TAG_VALID;
+}
+
+static gva_t where_va(u32 where)
+{
+	return (where & WHERE_SLOT) << F->level[DIR].shift;
+}
+
+static struct rmap_slot *rmap_at(struct guest *g, pfn_t gfn, bool create)
+{
+	mfn_t *dir = mfn_to_virt(g->shadow.rmap_dir);
+	mfn_t *page = &dir[gfn / RMAP_PER_PAGE];
+
+	if (!*page) {
+		mfn_t m;
+
+		if (!create || (m = frame_alloc_zeroed(FRAME_SHADOW, g->id)) == MFN_NONE)
+			return NULL;
+		*page = m;
+	}
+	return &((struct rmap_slot *)mfn_to_virt(*page))[gfn % RMAP_PER_PAGE];
+}
+
+/* Whether shadow leaf m is linked where `where` says. */
+static bool linked(struct guest *g, mfn_t m, u32 where)
+{
+	gva_t va = where_va(where);
+	struct shadow_top *t;
+	pte_t e;
+	void *d;
+
+	if (where & WHERE_KERNEL)
+		return is_kernel(g, va) && *kernel_pt(g, va) == m;
+	t = &g->shadow.tops[where >> WHERE_TOP_SHIFT];
+	if (t->cr3 == NO_TABLE || is_kernel(g, va))
+		return false;
+	d = dir_table(g, t, va);
+	e = pte_get(F, d, pt_index(F, DIR, va));
+	return (e & PTE_P) && pte_mfn(F, e) == m;	/* the CPU may have set A there */
+}
+
+/* The live shadow built from guest leaf table gfn: its frame, MFN_NONE, or RMAP_MANY. */
+static mfn_t rmap_find(struct guest *g, pfn_t gfn, const struct rmap_slot **out)
+{
+	const struct rmap_slot *r = rmap_at(g, gfn, false);
+	const struct frame *f;
+
+	if (!r || !r->shadow)
+		return MFN_NONE;
+	if (r->shadow == RMAP_MANY)
+		return RMAP_MANY;
+	f = frame_info(r->shadow);
+	if (f->owner != FRAME_SHADOW || f->guest != g->id || !(f->tag & TAG_VALID) ||
+	    f->tag >> TAG_SHIFT != gfn || !linked(g, r->shadow, r->where))
+		return MFN_NONE;
+	*out = r;
+	return r->shadow;
+}
+
+/*
+ * Shadow leaf table m, linked in t at va's directory slot, now holds
+ * entries made from guest leaf table gfn under these permissions. False
+ * if no frame could be had for the map.
+ */
+static bool rmap_note(struct guest *g, struct shadow_top *t, gva_t va, mfn_t m, pfn_t gfn,
+		      bool write, bool user)
+{
+	u32 tag = leaf_tag(gfn, write, user), old = frame_info(m)->tag;
+	u32 where = (va >> F->level[DIR].shift) |
+		    (is_kernel(g, va) ? WHERE_KERNEL : (u32)(t - g->shadow.tops) << WHERE_TOP_SHIFT);
+	const struct rmap_slot *live;
+	struct rmap_slot *r;
+
+	if (old == tag)
+		return true;
+	r = rmap_at(g, gfn, true);
+	if (!r)
+		return false;
+	if (old != FRAME_NO_TAG) {
+		/* Filled from another table or under other permissions: no fast path for either. */
+		struct rmap_slot *o = rmap_at(g, old >> TAG_SHIFT, false);
+
+		if (o)
+			o->shadow = RMAP_MANY;
+		r->shadow = RMAP_MANY;
+	} else if (rmap_find(g, gfn, &live) == MFN_NONE) {
+		*r = (struct rmap_slot){ m, where };
+	} else {
+		r->shadow = RMAP_MANY;	/* a second live shadow of the same table */
+	}
+	frame_set_tag(m, tag);
+	return true;
+}
+
+static void rmap_destroy(struct guest *g)
+{
+	mfn_t *dir;
+
+	if (!g->shadow.rmap_dir || g->shadow.rmap_dir == MFN_NONE)
+		return;
+	dir = mfn_to_virt(g->shadow.rmap_dir);
+	for (unsigned i = 0; i < P2M_PER_PAGE; i++)
+		if (dir[i])
+			frame_put(dir[i]);
+	frame_put(g->shadow.rmap_dir);
+	g->shadow.rmap_dir = MFN_NONE;
+}
+
 /* ---- top levels --------------------------------------------------------- */
 
 static void free_top(struct shadow_top *t)
@@ -209,6 +348,9 @@ bool shadow_init(struct guest *g, u32 ntops)
 		if (s->kernel_pts[i] == MFN_NONE)
 			return false;
 	}
+	s->rmap_dir = frame_alloc_zeroed(FRAME_SHADOW, g->id);
+	if (s->rmap_dir == MFN_NONE)
+		return false;
 	s->linear = true;
 	s->cur = &s->tops[0];
 	return alloc_top(g, s->cur, LINEAR_CR3);
@@ -224,6 +366,7 @@ void shadow_destroy(struct guest *g)
 		free_top(&s->tops[i]);
 	while (s->ngarbage)
 		collect(s);
+	rmap_destroy(g);
 	for (unsigned i = 0; i < ARRAY_SIZE(s->kernel_pts); i++) {
 		mfn_t *list;
 
@@ -256,6 +399,41 @@ static inline __attribute__((always_inline)) pte_t make_spte(const struct guest 
 	return s;
 }
 
+/*
+ * make_spte() for the update loops, where the permissions above the leaf
+ * are fixed for a whole table: `allow` is the leaf flags that pass (U only
+ * if the levels above allow it), `write` is W if they allow writing. The
+ * flags are 32-bit arithmetic whatever the format; e must be valid.
+ */
+static inline __attribute__((always_inline)) u32 spte_fast(const mfn_t *p2m_dir, u32 e,
+							     u32 allow, u32 write)
+{
+	u32 pfn = e >> PAGE_SHIFT;
+	const mfn_t *p2m = mfn_to_virt(p2m_dir[pfn / P2M_PER_PAGE]);
+
+	/* Writable only once dirty (invariant 1): W is kept only beside D. */
+	return p2m[pfn % P2M_PER_PAGE] << PAGE_SHIFT | (e & allow) | (u32)(PTE_P | PTE_A | PTE_D) |
+	       (e & write & (e & (u32)PTE_D) >> (6 - 1));
+}
+
+/*
+ * guest_entry_valid() for a leaf entry, in 32-bit arithmetic: guest memory
+ * is below 4 GiB (at most 1 GiB), so a valid entry has nothing set above
+ * bit 31, and its frame is the low word's.
+ */
+static inline __attribute__((always_inline)) bool leaf_valid_fast(const struct guest *g, pte_t e)
+{
+	u32 lo = (u32)e;
+
+	return !(e >> 32) && !(lo & ~(u32)F->level[LEAF].allowed & ~PAGE_MASK) &&
+	       lo >> PAGE_SHIFT < g->nr_pfns;
+}
+
+static u32 spte_allow(bool user)
+{
+	return (u32)(PTE_P | PTE_A | PTE_D | PTE_PWT | PTE_PCD) | (user ? (u32)PTE_U : 0);
+}
+
 /* Make the shadow entry for va in t from a complete walk. */
 static bool fill(struct guest *g, struct shadow_top *t, gva_t va, struct gwalk *w, bool write)
 {
@@ -263,7 +441,8 @@ static bool fill(struct guest *g, struct shadow_top *t, gva_t va, struct gwalk *
 
 	guest_set_accessed(g, w, write);
 	table = leaf_table(g, t, va, true);
-	if (!table) {
+	if (!table || !rmap_note(g, t, va, virt_to_mfn(table), (pfn_t)(pte_addr(F, w->e[LEAF - 1]) >> PAGE_SHIFT),
+				 w->dir_write, w->dir_user)) {
 		guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
 		return false;
 	}
@@ -587,54 +766,47 @@ static bool resync_leaf(struct guest *g, gva_t span, const struct gwalk *w, void
 {
 	const void *gtable = guest_phys_ptr(g, pte_addr(F, w->e[LEAF - 1]));
 	const mfn_t *p2m_dir = mfn_to_virt(g->p2m_dir);
-	u32 allow = PTE_P | PTE_A | PTE_D | PTE_PWT | PTE_PCD | (w->user ? PTE_U : 0);
-	u32 write = w->write ? PTE_W : 0;
+	u32 allow = spte_allow(w->user), write = w->write ? (u32)PTE_W : 0;
 
 	for (unsigned i = first; i < end; i++) {
 		pte_t e = pte_get(F, gtable, i), spte = 0;
-		u32 pfn = (u32)(pte_addr(F, e) >> PAGE_SHIFT);
 
 		if ((e & (PTE_P | PTE_A)) == (PTE_P | PTE_A)) {
-			const mfn_t *p2m;
-			u32 flags = (u32)e;
-
-			if (__builtin_expect(!guest_entry_valid(g, LEAF, e), 0)) {
+			if (__builtin_expect(!leaf_valid_fast(g, e), 0)) {
 				guest_entry_check(g, "update_range", LEAF,
 						  span + (i << F->level[LEAF].shift), e);
 				return false;
 			}
-			p2m = mfn_to_virt(p2m_dir[pfn / P2M_PER_PAGE]);
-			/* Writable only once dirty (invariant 1): W is kept only beside D. */
-			flags = (flags & allow) | (PTE_P | PTE_A | PTE_D) |
-				(flags & write & (u32)((flags & PTE_D) >> (6 - 1)));
-			spte = ((pte_t)p2m[pfn % P2M_PER_PAGE] << PAGE_SHIFT) | flags;
+			spte = spte_fast(p2m_dir, (u32)e, allow, write);
 		}
 		pte_set(F, table, i, spte);
 	}
 	return true;
 }
 
-/*
- * UPDATE_RANGE: the guest rewrote the leaf entries of [va, va + pages
- * pages) in table cr3 itself, and says so once. Only leaf tables a shadow
- * was built from are read; a span without one costs one lookup, since
- * nothing was made from it that could now be stale.
- */
+/* The range a range call names, checked; false once the guest is killed. */
+static bool range_ok(struct guest *g, const char *who, gpa_t cr3, gva_t va, u32 pages)
+{
+	u64 end = (u64)va + (u64)pages * PAGE_SIZE;
+
+	if (va % PAGE_SIZE || pages < 1 || pages > UMBRA_RANGE_MAX) {
+		guest_kill(g, "%s: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			   who, va, pages, UMBRA_RANGE_MAX);
+		return false;
+	}
+	if (end > F->switcher_base) {
+		guest_kill(g, "%s: 0x%x + %u pages reaches into the Switcher region", who, va, pages);
+		return false;
+	}
+	return named_top_ok(g, who, cr3);
+}
+
 s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
 {
 	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
 	struct shadow_top *t;
 
-	if (va % PAGE_SIZE || pages < 1 || pages > UMBRA_RANGE_MAX) {
-		guest_kill(g, "update_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
-			   va, pages, UMBRA_RANGE_MAX);
-		return UMBRA_EINVAL;
-	}
-	if (end > F->switcher_base) {
-		guest_kill(g, "update_range: 0x%x + %u pages reaches into the Switcher region", va, pages);
-		return UMBRA_EINVAL;
-	}
-	if (!named_top_ok(g, "update_range", cr3))
+	if (!range_ok(g, "update_range", cr3, va, pages))
 		return UMBRA_EINVAL;
 	if (g->shadow.linear)
 		return 0;
@@ -660,6 +832,159 @@ s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
 	if (!touches_stack(g, va, end))
 		return 0;
 	return shadow_pin_stack(g) ? 0 : UMBRA_EINVAL;
+}
+
+/*
+ * Write-protect leaf entries [first, end) of one guest leaf table and of
+ * its shadow, if there is one; how many guest entries changed.
+ */
+static u32 protect_leaf(void *gtable, void *table, unsigned first, unsigned end, u32 set)
+{
+	u32 changed = 0;
+
+	for (unsigned i = first; i < end; i++) {
+		pte_t e = pte_get(F, gtable, i);
+
+		if ((e & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
+			continue;
+		pte_set(F, gtable, i, (e & ~PTE_W) | set);
+		changed++;
+		if (table)
+			pte_set(F, table, i, pte_get(F, table, i) & ~PTE_W);
+	}
+	return changed;
+}
+
+/*
+ * PROTECT_RANGE: fork's write-protect, done here in one pass over the
+ * guest's leaf tables and their shadows. Every present leaf entry in the
+ * range with W loses W and gains `set` (software bits only), and so does
+ * its shadow lose W. Permissions only shrink and no frame changes, so no
+ * entry needs checking. Unlike UPDATE_RANGE it writes the guest's tables,
+ * so it walks every leaf table in the range, shadowed or not.
+ */
+s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 set)
+{
+	u64 end = (u64)va + (u64)pages * PAGE_SIZE, span = pt_span(F, DIR);
+	struct shadow_top *t;
+	u32 changed = 0;
+
+	if (!range_ok(g, "protect_range", cr3, va, pages))
+		return UMBRA_EINVAL;
+	if (set & ~(u32)PTE_AVAIL) {
+		guest_kill(g, "protect_range: bits 0x%x to set are not software bits (0x%x)", set,
+			   (u32)PTE_AVAIL);
+		return UMBRA_EINVAL;
+	}
+	t = g->shadow.linear ? NULL : find_top(&g->shadow, cr3);
+	for (u64 at = va; at < end; at = ALIGN_DOWN(at, span) + span) {
+		struct shadow_top *owner = is_kernel(g, (u32)at) ? g->shadow.cur : t;
+		u64 stop = MIN(end, ALIGN_DOWN(at, span) + span);
+		struct gwalk w;
+		int r = guest_walk(g, "protect_range", cr3, (u32)at, LEAF, &w);
+
+		if (r < 0)
+			return UMBRA_EINVAL;
+		if (r < (int)LEAF)
+			continue;
+		changed += protect_leaf(guest_phys_ptr(g, pte_addr(F, w.e[LEAF - 1])),
+					owner ? leaf_table(g, owner, (u32)at, false) : NULL,
+					pt_index(F, LEAF, (u32)at), pt_index(F, LEAF, (u32)(stop - 1)) + 1,
+					set);
+	}
+	if (touches_stack(g, va, end) && !shadow_pin_stack(g))
+		return UMBRA_EINVAL;
+	return (s32)changed;
+}
+
+/*
+ * What MMU_UPDATE knows of the guest table it is in: updates come in runs
+ * within one table, and nothing inside one call frees or makes a shadow,
+ * so the table's reverse-map lookup is done once per run.
+ */
+struct upd_table {
+	pfn_t gfn;		/* the guest table, or NO_GFN */
+	void *guest;		/* its page, to store into */
+	void *shadow;		/* the shadow built from it, NULL if none */
+	u32 allow, write;	/* the permissions above it, for spte_fast() */
+	const mfn_t *p2m_dir;
+};
+
+/* What a whole call must do after its entries. */
+struct upd_after {
+	bool flush;		/* a table had more than one shadow: flush everything */
+	bool restack;		/* a table maps the kernel stack in the current shadow */
+};
+
+#define NO_GFN	((pfn_t)-1)
+
+static void upd_table_load(struct guest *g, struct upd_table *c, struct upd_after *after, pfn_t gfn)
+{
+	const struct rmap_slot *r;
+	mfn_t m = g->shadow.linear ? MFN_NONE : rmap_find(g, gfn, &r);
+
+	*c = (struct upd_table){ .gfn = gfn, .guest = guest_phys_ptr(g, (gpa_t)gfn << PAGE_SHIFT) };
+	if (m == RMAP_MANY) {
+		after->flush = true;
+	} else if (m != MFN_NONE) {
+		u32 tag = frame_info(m)->tag;
+		gva_t va = where_va(r->where);
+
+		c->shadow = mfn_to_virt(m);
+		c->allow = spte_allow(tag & TAG_USER);
+		c->write = tag & TAG_WRITE ? (u32)PTE_W : 0;
+		c->p2m_dir = mfn_to_virt(g->p2m_dir);
+		if (touches_stack(g, va, va + pt_span(F, DIR)) && ((r->where & WHERE_KERNEL) ||
+		    r->where >> WHERE_TOP_SHIFT == (u32)(g->shadow.cur - g->shadow.tops)))
+			after->restack = true;
+	}
+}
+
+static bool bad_address(struct guest *g, u64 at)
+{
+	guest_kill(g, "mmu_update: 0x%llx is not the address of an entry inside guest memory", at);
+	return false;
+}
+
+/*
+ * One MMU_UPDATE entry: check it, store it, and bring the shadow built
+ * from its table in line, found through the reverse map with no walk.
+ */
+static inline __attribute__((always_inline)) bool update_one(struct guest *g, struct upd_table *c,
+							     struct upd_after *after, u64 at, pte_t value)
+{
+	u32 lo = (u32)value, where = (u32)at;
+	unsigned i = (where % PAGE_SIZE) / F->entry_bytes;
+
+	if ((at >> 32) || where % F->entry_bytes || where >= g->mem_bytes)
+		return bad_address(g, at);
+	if ((lo & PTE_P) && !leaf_valid_fast(g, value) &&
+	    !guest_entry_check_gpa(g, "mmu_update", LEAF, where, value))
+		return false;
+	if (where >> PAGE_SHIFT != c->gfn)
+		upd_table_load(g, c, after, where >> PAGE_SHIFT);
+	pte_set(F, c->guest, i, value);
+	if (c->shadow)
+		pte_set(F, c->shadow, i, (lo & (PTE_P | PTE_A)) == (PTE_P | PTE_A) ?
+			spte_fast(c->p2m_dir, lo, c->allow, c->write) : 0);
+	return true;
+}
+
+static void flush_all(struct guest *g);
+
+s32 shadow_mmu_update(struct guest *g, const struct umbra_mmu_update *u, u32 n)
+{
+	struct upd_table c = { .gfn = NO_GFN };
+	struct upd_after after = { false, false };
+
+	for (u32 k = 0; k < n; k++)
+		if (!update_one(g, &c, &after, u[k].ptr, u[k].val))
+			return UMBRA_EINVAL;
+	if (after.flush)
+		flush_all(g);
+	if ((after.restack || after.flush) && !shadow_pin_stack(g))
+		return UMBRA_EINVAL;
+	return 0;
 }
 
 s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value)

@@ -48,6 +48,7 @@ struct shadow {
 	struct shadow_top *cur;
 	struct shadow_top tops[SHADOW_MAX];
 	mfn_t kernel_pts[2];	/* frames listing the shared kernel leaf tables */
+	mfn_t rmap_dir;		/* guest leaf table -> the shadow built from it */
 	mfn_t garbage[SHADOW_GARBAGE];	/* discarded top levels, not yet freed */
 	u32 ngarbage;
 	u64 clock;
@@ -87,6 +88,15 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 s32 shadow_set_pgd(struct guest *g, gpa_t cr3, u32 index, u64 value);
 s32 shadow_flush(struct guest *g, u32 kind, gva_t va);
 s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages);
+s32 shadow_protect_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages, u32 set);
+
+struct umbra_mmu_update;
+/*
+ * MMU_UPDATE: n entries named by their guest-physical address, already
+ * copied out of guest memory. Returns 0, or UMBRA_EINVAL once the guest is
+ * killed.
+ */
+s32 shadow_mmu_update(struct guest *g, const struct umbra_mmu_update *u, u32 n);
 
 /*
  * RELEASE_PGTABLE: the guest will no longer use the table at cr3; drop

@@ -55,7 +55,7 @@ void frame_init(struct frame *table, mfn_t nframes)
 	memset(counts, 0, sizeof(counts));
 	memset(guest_counts, 0, sizeof(guest_counts));
 	for (mfn_t i = 0; i < nframes; i++)
-		frames[i] = (struct frame){ LIST_END, 0, FRAME_RESERVED, NO_GUEST };
+		frames[i] = (struct frame){ .next = LIST_END, .owner = FRAME_RESERVED, .guest = NO_GUEST };
 	counts[FRAME_RESERVED] = nframes;
 }
 
@@ -100,7 +100,7 @@ mfn_t frame_alloc(enum frame_owner owner, u8 guest)
 	if (m == LIST_END)
 		return MFN_NONE;
 	free_head = frames[m].next;
-	frames[m].next = LIST_END;
+	frames[m].tag = FRAME_NO_TAG;
 	frames[m].refs = 1;
 	set_owner(m, owner, guest);
 	return m;
@@ -136,6 +136,12 @@ void frame_put(mfn_t mfn)
 const struct frame *frame_info(mfn_t mfn)
 {
 	return mfn < nr_frames ? &frames[mfn] : NULL;
+}
+
+void frame_set_tag(mfn_t mfn, u32 tag)
+{
+	BUG_ON(mfn >= nr_frames || frames[mfn].owner == FRAME_FREE);
+	frames[mfn].tag = tag;
 }
 
 u32 frame_count(enum frame_owner owner)

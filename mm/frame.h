@@ -28,8 +28,13 @@ enum frame_owner {
 #define MFN_NONE	((mfn_t)-1)
 #define NO_GUEST	0xff
 
+#define FRAME_NO_TAG	((u32)-1)
+
 struct frame {
-	u32 next;		/* next free frame, while free */
+	union {
+		u32 next;	/* next free frame, while free */
+		u32 tag;	/* the owner's word while allocated; FRAME_NO_TAG at first */
+	};
 	u16 refs;
 	u8 owner;		/* enum frame_owner */
 	u8 guest;		/* owning guest's id, or NO_GUEST */
@@ -46,6 +51,7 @@ void frame_get(mfn_t mfn);
 void frame_put(mfn_t mfn);
 
 const struct frame *frame_info(mfn_t mfn);
+void frame_set_tag(mfn_t mfn, u32 tag);
 u32 frame_count(enum frame_owner owner);
 u32 frame_count_guest(u8 guest);
 u32 frame_count_owned(enum frame_owner owner, u8 guest);

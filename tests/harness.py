@@ -17,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from umbraboot import console, junit, outcome, qemu  # noqa: E402
 
-STATUS_OK, STATUS_FAIL = qemu.STATUS_SUCCESS, qemu.STATUS_FAILURE
+STATUS_OK, STATUS_FAIL, STATUS_CPU = qemu.STATUS_SUCCESS, qemu.STATUS_FAILURE, qemu.STATUS_CPU_REFUSED
 
 
 def src(path):
@@ -30,8 +30,10 @@ def build_dir(fmt):
 
 
 def accel():
-    """TCG unless UMBRA_ACCEL=kvm: the KVM of some virtual machines cannot run 32-bit paging."""
-    return "kvm" if os.environ.get("UMBRA_ACCEL") == "kvm" else "tcg"
+    """TCG unless UMBRA_ACCEL=kvm (the KVM of some virtual machines cannot run 32-bit paging)
+    or UMBRA_ACCEL=tcg-realtime (TCG without -icount: figures in the host's time, not repeatable)."""
+    want = os.environ.get("UMBRA_ACCEL")
+    return want if want in ("kvm", "tcg-realtime") else "tcg"
 
 
 @dataclass
@@ -42,10 +44,15 @@ class Boot:
     iso: str = ""                # an ISO of the build directory to boot instead (GRUB)
     memory: str = "256M"
     timeout: int = 60
+    cpu: str = ""               # QEMU's -cpu model, "" for its default
     extra: list = field(default_factory=list)    # more QEMU arguments
     keys: str = ""              # typed on the serial console once `after` is seen
     after: str = ""
     key_interval: float = qemu.KEY_INTERVAL   # seconds between two typed keys
+    serial_rate: int = 0        # bytes per second the console is read at (0: as fast as it comes)
+    nmis: int = 0               # NMIs injected (QMP) before the keys ...
+    nmi_after: str = ""         # ... once this is seen (default: after)
+    nmi_interval: float = 0.02  # seconds between two NMIs
 
 
 @dataclass
@@ -55,6 +62,7 @@ class Result:
     seconds: float
     console: console.Console
     outcome: outcome.Outcome
+    nmis: int = 0               # NMIs QEMU injected
 
     def lines(self, pattern):
         return re.findall(pattern, self.log, re.M)
@@ -71,8 +79,9 @@ def machine(boot):
                         modules=[(module_path(boot.fmt, p), a) for p, a in boot.modules],
                         cmdline=boot.cmdline, memory=boot.memory, accel=accel(),
                         timeout=boot.timeout, keys=boot.keys, after=boot.after,
-                        key_interval=boot.key_interval,
-                        extra=boot.extra)
+                        key_interval=boot.key_interval, serial_rate=boot.serial_rate,
+                        nmis=boot.nmis, nmi_after=boot.nmi_after, nmi_interval=boot.nmi_interval,
+                        cpu=boot.cpu, extra=boot.extra)
 
 
 def run(boot):
@@ -82,7 +91,7 @@ def run(boot):
         log += "\n[qemu] " + r.qemu_output.strip() + "\n"
     c = console.parse(r.log)
     o = outcome.judge(r, c, None if boot.iso else [a for _, a in boot.modules])
-    return Result(r.status, log, r.seconds, c, o)
+    return Result(r.status, log, r.seconds, c, o, r.nmis)
 
 
 def write_junit(result, path, suite):

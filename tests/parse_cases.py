@@ -119,6 +119,18 @@ def checks():
                  judge("umbra: booting (PAE paging)\n"
                        "umbra: no guest modules were given; nothing to run\n", F, []),
                  oc.HYPERVISOR_FAILED, "no guest modules")
+    cpu = ("umbra: this CPU (GenuineIntel family 4 model 8) cannot run umbra: no CMOV, no TSC, "
+           "no FXSR\numbra: halted\n")
+    yield expect("a CPU refused", judge(cpu, qemu.STATUS_CPU_REFUSED), oc.HYPERVISOR_FAILED,
+                 "this CPU (GenuineIntel family 4 model 8) cannot run umbra: no CMOV")
+    yield expect("a CPU refused: the guests never started", judge(cpu, qemu.STATUS_CPU_REFUSED),
+                 oc.HYPERVISOR_FAILED, 'guest "a": never started: the CPU was refused')
+    yield expect("a CPU refused, and halted", judge(cpu, timed_out=True), oc.HYPERVISOR_FAILED,
+                 "cannot run umbra: no CMOV")
+    yield expect("status 37 without the refusal", judge("", qemu.STATUS_CPU_REFUSED),
+                 oc.HYPERVISOR_FAILED, "does not say why")
+    yield expect("a refusal with the wrong status", judge(cpu, 0), oc.HYPERVISOR_FAILED,
+                 "QEMU's status is 0, not 37")
     yield "serial line ends become \\n", None if \
         qemu.text(b"umbra: a\r\n[g] b\r\n\r") == "umbra: a\n[g] b\n" else "they do not"
     c = console.parse(GOOD.replace("  b                      43", "  b  forty-three"))

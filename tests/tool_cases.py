@@ -5,7 +5,7 @@ status, what it says on standard error, and its JUnit report: the example
 guest of examples/ci-guest, built out of the tree from a copy in a
 temporary directory, passing and then failing one of its checks; a guest
 that is killed, one that exits non-zero, a refused module, a time-out, a
-hypervisor QEMU cannot boot; and arguments it must refuse before booting
+hypervisor QEMU cannot boot, a CPU the hypervisor refuses (--cpu 486); and arguments it must refuse before booting
 (a missing file, bad module lines, an unknown format). The example's files
 must also be the ones README.md lists. A test is a list of (check name,
 problem or None), like a boot case's checks.
@@ -174,6 +174,16 @@ def test_bad_hypervisor(fmt, tmp):
     return [status(c, 6), says(c, r"QEMU exited with status")], c.log()
 
 
+def test_cpu_refused(fmt, tmp):
+    report = os.path.join(tmp, "cpu.xml")
+    c = Call(fmt_args(fmt) + ["--cpu", "486", "--junit", report,
+                              os.path.join(build_dir(fmt), "guests/hello.elf"), "name=h"])
+    return [status(c, 6), says(c, r"^umbra-boot: this CPU \(GenuineIntel family 4 model 8\) "
+                                  r"cannot run umbra: no CMOV, no TSC, no FXSR"),
+            says(c, r'guest "h": never started: the CPU was refused')] + \
+        junit(report, {"h": r"the CPU was refused", "hypervisor": r"cannot run umbra"}), c.log()
+
+
 def test_bad_arguments(fmt, tmp):
     hello = os.path.join(build_dir(fmt), "guests/hello.elf")
     calls = [
@@ -198,7 +208,7 @@ def test_bad_arguments(fmt, tmp):
 
 
 TESTS = [test_example, test_killed, test_nonzero_exit, test_refused, test_timeout,
-         test_bad_hypervisor, test_bad_arguments]
+         test_bad_hypervisor, test_cpu_refused, test_bad_arguments]
 
 
 def run(test, fmt):

@@ -119,6 +119,13 @@ uint32_t umbra_arg_u32(const struct umbra_boot_info *bi, const char *key, uint32
 	return v;
 }
 
+static unsigned failures;
+
+unsigned umbra_failures(void)
+{
+	return failures;
+}
+
 void umbra_pass(const char *check)
 {
 	umbra_printf("PASS %s\n", check);
@@ -128,6 +135,7 @@ void umbra_fail(const char *check, const char *fmt, ...)
 {
 	va_list ap;
 
+	failures++;
 	umbra_printf("FAIL %s: ", check);
 	va_start(ap, fmt);
 	umbra_vprintf(fmt, ap);

@@ -76,6 +76,13 @@ void mach_irq(unsigned vector);
  */
 void mach_pte_write(uint32_t top, uint32_t va, unsigned level, void *slot, uint64_t value);
 void mach_pt_commit(void);
+/*
+ * Write-protect for fork: the leaf entry at `slot` (mapping va in `top`),
+ * present and writable, loses W and gains `set` (software bits). PV has
+ * umbra do it for a run of such entries in one pass, with their shadows,
+ * by mach_pt_commit() at the latest; until then the entry may be unchanged.
+ */
+void mach_pt_protect(uint32_t top, uint32_t va, void *slot, uint64_t set);
 /* `top` will not be used again: forget all derived from it (before freeing). */
 void mach_pt_release(uint32_t top);
 /* Run on `top`, with traps from user mode landing below `kstack_top`. */

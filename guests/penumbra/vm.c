@@ -211,7 +211,8 @@ bool vm_is_free(struct vm *vm, uint32_t va, uint32_t npages)
 
 /*
  * Fork: the child shares every page. Writable ones become read-only and
- * copy-on-write in both spaces; promises of zero pages are made again for
+ * copy-on-write in both spaces (the parent's through the machine, which on
+ * PV has umbra do it in bulk; the child's tables are new, unannounced); promises of zero pages are made again for
  * the child, from the reserve, so that both may touch them.
  */
 static int fork_leaf(struct vm *parent, uint32_t va, void *slot, void *arg)
@@ -227,10 +228,9 @@ static int fork_leaf(struct vm *parent, uint32_t va, void *slot, void *arg)
 			return -PN_ENOMEM;
 		child->zero++;
 	} else if (e & PTE_P) {
-		if (e & (PTE_W | PTE_COW)) {
+		if (e & PTE_W) {
+			mach_pt_protect(parent->top, va, slot, PTE_COW);
 			e = (e & ~(uint64_t)PTE_W) | PTE_COW;
-			if (e != entry_at(slot))
-				set_entry(parent, va, PT_LEAF(PT), slot, e);
 		}
 		frame_get((uint32_t)e & PTE_ADDR);
 		child->pages++;

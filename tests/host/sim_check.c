@@ -216,6 +216,21 @@ static u32 garbage_frames(const struct shadow *sh)
  * reference per link, the Switcher's table linked at its slot and nothing
  * else above SWITCHER_BASE, and the frame count matching what is linked.
  */
+/* The reverse map's frames: its directory and the pages it lists. */
+static u32 rmap_frames(const struct shadow *sh)
+{
+	const mfn_t *dir;
+	u32 n = 0;
+
+	if (!check_frame(sh->rmap_dir, 1, "reverse map", 0))
+		return 0;
+	dir = mfn_to_virt(sh->rmap_dir);
+	for (unsigned i = 0; i < P2M_PER_PAGE; i++)
+		if (dir[i] && check_frame(dir[i], 1, "reverse map page", 0))
+			n++;
+	return n + 1;
+}
+
 void check_all(bool agree)
 {
 	struct shadow *sh = &g->shadow;
@@ -226,6 +241,7 @@ void check_all(bool agree)
 	for (unsigned i = 0; i < ARRAY_SIZE(sh->kernel_pts); i++)
 		if (check_frame(sh->kernel_pts[i], 1, "kernel table list", 0))
 			frames++;
+	frames += rmap_frames(sh);
 	for (unsigned i = sh->ntops; i < SHADOW_MAX; i++)
 		if (sh->tops[i].cr3 != NO_TABLE)
 			fail(CK_STRUCT, "cache slot %u beyond the cache size %u is in use", i, sh->ntops);

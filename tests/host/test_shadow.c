@@ -336,7 +336,7 @@ static bool large_page_named(char *why, size_t len)
 static bool create_short(char *why, size_t len)
 {
 	u32 mem = MiB(1) + 3 * PAGE_SIZE, pfns = mem / PAGE_SIZE;
-	u32 need = 1 + (pfns + P2M_PER_PAGE - 1) / P2M_PER_PAGE + pfns + 2 + 1 + (PAE ? 4 : 0);
+	u32 need = 1 + (pfns + P2M_PER_PAGE - 1) / P2M_PER_PAGE + pfns + 2 + 1 + 1 + (PAE ? 4 : 0);
 
 	sim_machine_init();
 	for (u32 give = need - 10; give <= need; give++) {

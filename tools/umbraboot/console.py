@@ -30,6 +30,7 @@ FRAMES = re.compile(r"^umbra: frames free: (\d+) before guests, (\d+) after$")
 LEAK = re.compile(r"^umbra: LEAK: (.*)$")
 POWER_OFF = re.compile(r"^umbra: powering off: (success|failure)$")
 PANIC = re.compile(r"^umbra: PANIC: (.*)$")
+CPU_REFUSED = re.compile(r"^umbra: this CPU \((.*)\) cannot run umbra: (.*)$")
 EXCEPTION = re.compile(r"^umbra: hypervisor exception: (.*)$")
 NO_MODULES = "umbra: no guest modules were given; nothing to run"
 NONE_LOADED = "umbra: no guest could be loaded"
@@ -89,6 +90,7 @@ class Console:
     leak: Optional[str] = None
     power_off: Optional[str] = None  # "success" or "failure"
     panic: Optional[str] = None
+    cpu_refused: Optional[Tuple[str, str]] = None   # the CPU, and what it lacks
     exception: Optional[str] = None
     no_modules: bool = False
     none_loaded: bool = False
@@ -185,6 +187,10 @@ def parse_line(c, line):
     m = POWER_OFF.match(line)
     if m:
         c.power_off = m.group(1)
+        return
+    m = CPU_REFUSED.match(line)
+    if m:
+        c.cpu_refused = (m.group(1), m.group(2))
         return
     m = BOOTING.match(line)
     if m:

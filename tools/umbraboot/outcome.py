@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional
 
 from . import console as console_mod
-from .qemu import STATUS_FAILURE, STATUS_SUCCESS
+from .qemu import STATUS_CPU_REFUSED, STATUS_FAILURE, STATUS_SUCCESS
 
 OK = 0
 GUEST_FAILED = 1        # a guest exited non-zero, or printed a FAIL line
@@ -108,6 +108,8 @@ def guest_result(c, refused, index, name, timed_out):
         return GuestResult(name, index, REFUSED, "refused: " + refused[index].reason)
     g = c.guests.get(name)
     run_ms = g.row.run_ms if g and g.row else None
+    if g is None and c.cpu_refused is not None:
+        return GuestResult(name, index, HYPERVISOR_FAILED, "never started: the CPU was refused")
     if g is None or not g.ended:
         why = "still running at the time-out" if timed_out else "never ended"
         return GuestResult(name, index, TIMED_OUT if timed_out else HYPERVISOR_FAILED,
@@ -129,7 +131,17 @@ def hypervisor_problems(run, c, guests, modules):
         p.append("panic: " + c.panic)
     if c.exception is not None:
         p.append("hypervisor exception: " + c.exception)
+    if c.cpu_refused is not None:
+        p.append("this CPU (%s) cannot run umbra: %s" % c.cpu_refused)
     if run.timed_out:
+        return p
+    if run.status == STATUS_CPU_REFUSED or c.cpu_refused is not None:
+        if c.cpu_refused is None:
+            p.append("QEMU's status %d says the CPU was refused, but the console does not say why"
+                     % run.status)
+        elif run.status != STATUS_CPU_REFUSED:
+            p.append("the CPU was refused, but QEMU's status is %s, not %d"
+                     % (run.status, STATUS_CPU_REFUSED))
         return p
     if run.status == 0:
         # -no-reboot turns a reset (a triple fault, say) into QEMU's exit 0.

@@ -41,6 +41,8 @@ enum umbra_hcall {
 	UMBRA_HC_CONSOLE_READ	= 18,	/* ebx = gva of a buffer, ecx = its size; bytes read */
 	UMBRA_HC_UPDATE_RANGE	= 19,	/* ebx = top gpa, ecx = va, edx = pages rewritten in place */
 	UMBRA_HC_SWITCH		= 20,	/* ebx = top gpa, ecx = kernel esp (0: keep), edx = pages */
+	UMBRA_HC_PROTECT_RANGE	= 21,	/* ebx = top gpa, ecx = va, edx = pages, esi = bits 9-11 to set */
+	UMBRA_HC_MMU_UPDATE	= 22,	/* ebx = gva of struct umbra_mmu_update[], ecx = count */
 	UMBRA_HC_COUNT
 };
 
@@ -67,10 +69,24 @@ enum umbra_hcall {
  * accessed and dirty bits true.
  */
 /*
- * UPDATE_RANGE covers at most this many pages (64 MiB): a longer range is
- * several calls, which a MULTICALL can carry.
+ * UPDATE_RANGE and PROTECT_RANGE cover at most this many pages (64 MiB): a
+ * longer range is several calls, which a MULTICALL can carry.
  */
 #define UMBRA_RANGE_MAX		16384
+
+/*
+ * MMU_UPDATE: leaf entries named by where they live, as Xen's mmu_update
+ * names them. Each `ptr` is the guest-physical address of an entry of a
+ * leaf table, aligned to the entry size; `val` is stored there, and every
+ * shadow built from that table follows. At most UMBRA_MMU_UPDATE_MAX per
+ * call.
+ */
+struct umbra_mmu_update {
+	uint64_t ptr;
+	uint64_t val;
+};
+
+#define UMBRA_MMU_UPDATE_MAX	4096
 
 #define UMBRA_FLUSH_ONE		0	/* the mapping of one address */
 #define UMBRA_FLUSH_USER	1	/* everything below the kernel address */

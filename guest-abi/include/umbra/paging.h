@@ -67,6 +67,20 @@ static inline long umbra_update_range(uint32_t top, uint32_t va, uint32_t pages)
 	return umbra_hcall(UMBRA_HC_UPDATE_RANGE, top, va, pages, 0);
 }
 
+/*
+ * Clear W in every present leaf entry of [va, va + pages pages) that has
+ * it, and set `set` (bits 9-11) there; returns how many changed.
+ */
+static inline long umbra_protect_range(uint32_t top, uint32_t va, uint32_t pages, uint32_t set)
+{
+	return umbra_hcall(UMBRA_HC_PROTECT_RANGE, top, va, pages, set);
+}
+
+static inline long umbra_mmu_update(struct umbra_mmu_update *u, uint32_t n)
+{
+	return umbra_hcall(UMBRA_HC_MMU_UPDATE, (uint32_t)(uintptr_t)u, n, 0, 0);
+}
+
 /* NEW_PGTABLE(top) and, if esp is not 0, SET_STACK(UMBRA_KERNEL_DS, esp, pages). */
 static inline long umbra_switch(uint32_t top, uint32_t esp, uint32_t pages)
 {

@@ -60,4 +60,7 @@ void umbra_fail(const char *check, const char *fmt, ...) __attribute__((format(p
 #define umbra_check(cond, name)							\
 	((cond) ? umbra_pass(name) : umbra_fail(name, "%s", #cond))
 
+/* How many FAIL lines umbra_fail() has printed: a test guest's exit code. */
+unsigned umbra_failures(void);
+
 #endif

@@ -150,6 +150,11 @@ void mach_pt_commit(void)
 {
 }
 
+void mach_pt_protect(uint32_t top, uint32_t va, void *slot, uint64_t set)
+{
+	mach_pte_write(top, va, PT_LEAF(PT), slot, (pt_get(PT, slot, 0) & ~(uint64_t)PTE_W) | set);
+}
+
 void mach_pt_release(uint32_t top)
 {
 }

@@ -30,9 +30,10 @@ static long hcall(uint32_t nr, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a
  *
  * Leaf entries written one after another, as fork, munmap, mmap and exit
  * write them, are not announced one by one: the queue keeps the run of
- * pages they fall in and announces it as one UPDATE_RANGE, which umbra
- * reads from the tables in a loop. Entries in a gap of the run that did
- * not change are read again, which is harmless.
+ * pages they fall in and sends it as one UPDATE_RANGE, which umbra reads
+ * from the tables in a loop; fork's write-protects make a run of their own,
+ * sent as one PROTECT_RANGE, which umbra carries out. Entries in a gap of
+ * a run are read again, or are not writable, which is harmless.
  */
 #define QUEUE_MAX	512
 #define RUN_GAP		16		/* pages a run may skip and still grow */
@@ -40,7 +41,9 @@ static struct umbra_multicall queue[QUEUE_MAX];
 static unsigned queued;
 
 static struct {
+	uint32_t op;			/* UMBRA_HC_UPDATE_RANGE or _PROTECT_RANGE */
 	uint32_t top, start, pages;	/* pages == 0: no run open */
+	uint32_t set;			/* PROTECT_RANGE's bits */
 } run;
 
 static void queue_call(uint32_t op, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4);
@@ -52,22 +55,22 @@ static void close_run(void)
 	uint32_t pages = run.pages;
 
 	run.pages = 0;
-	queue_call(UMBRA_HC_UPDATE_RANGE, run.top, run.start, pages, 0);
+	queue_call(run.op, run.top, run.start, pages, run.set);
 }
 
 /* Whether the leaf entry for va can join the open run. */
-static bool joins_run(uint32_t top, uint32_t va)
+static bool joins_run(uint32_t op, uint32_t top, uint32_t va, uint32_t set)
 {
 	uint32_t end = run.start + run.pages * PAGE_SIZE;
 
-	return run.pages && top == run.top && va >= run.start && va < end + RUN_GAP * PAGE_SIZE &&
-	       (va - run.start) / PAGE_SIZE < UMBRA_RANGE_MAX;
+	return run.pages && op == run.op && top == run.top && set == run.set && va >= run.start &&
+	       va < end + RUN_GAP * PAGE_SIZE && (va - run.start) / PAGE_SIZE < UMBRA_RANGE_MAX;
 }
 
-static void note_leaf(uint32_t top, uint32_t va)
+static void note_leaf(uint32_t op, uint32_t top, uint32_t va, uint32_t set)
 {
 	va &= ~(PAGE_SIZE - 1);
-	if (joins_run(top, va)) {
+	if (joins_run(op, top, va, set)) {
 		uint32_t pages = (va - run.start) / PAGE_SIZE + 1;
 
 		if (pages > run.pages)
@@ -75,14 +78,16 @@ static void note_leaf(uint32_t top, uint32_t va)
 		return;
 	}
 	close_run();
+	run.op = op;
 	run.top = top;
 	run.start = va;
 	run.pages = 1;
+	run.set = set;
 }
 
 static void queue_call(uint32_t op, uint32_t a1, uint32_t a2, uint32_t a3, uint32_t a4)
 {
-	if (op != UMBRA_HC_UPDATE_RANGE)
+	if (op != UMBRA_HC_UPDATE_RANGE && op != UMBRA_HC_PROTECT_RANGE)
 		close_run();
 	if (queued == QUEUE_MAX)
 		mach_pt_commit();
@@ -125,9 +130,15 @@ void mach_pte_write(uint32_t top, uint32_t va, unsigned level, void *slot, uint6
 
 	pt_put(PT, slot, 0, value);
 	if (level == PT_LEAF(PT))
-		note_leaf(top, va);
+		note_leaf(UMBRA_HC_UPDATE_RANGE, top, va, 0);
 	else
 		queue_call(l->hc, top, where, (uint32_t)value, (uint32_t)(value >> 32));
+}
+
+void mach_pt_protect(uint32_t top, uint32_t va, void *slot, uint64_t set)
+{
+	(void)slot;
+	note_leaf(UMBRA_HC_PROTECT_RANGE, top, va, (uint32_t)set);
 }
 
 /*

@@ -95,6 +95,22 @@ static void attempt(const char *what)
 		umbra_update_range(top, VA + 8, 1);
 	} else if (is(what, "range_too_long")) {
 		umbra_update_range(top, VA, UMBRA_RANGE_MAX + 1);
+	} else if (is(what, "protect_bits")) {
+		umbra_protect_range(top, VA, 1, UMBRA_PTE_U);
+	} else if (is(what, "mmu_misaligned") || is(what, "mmu_outside") || is(what, "mmu_bad_entry")) {
+		static struct umbra_mmu_update u;
+
+		u.ptr = (uint32_t)umbra_pte_slot(top, VA);
+		u.val = 0x5000 | UMBRA_PTE_P;
+		if (is(what, "mmu_misaligned"))
+			u.ptr += 2;
+		else if (is(what, "mmu_outside"))
+			u.ptr = mem;
+		else
+			u.val = (mem + 0x40000) | UMBRA_PTE_P;
+		umbra_mmu_update(&u, 1);
+	} else if (is(what, "mmu_list")) {
+		umbra_mmu_update((struct umbra_mmu_update *)(mem - 8), 2);
 	} else if (is(what, "switch_bad_stack")) {
 		/* The stack is checked in the table switched to: VA + 64 KiB is not mapped there. */
 		umbra_switch(top, VA + 0x10000, 1);

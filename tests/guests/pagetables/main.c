@@ -300,6 +300,107 @@ static void test_range(void)
 		    "range: a range with no tables is accepted");
 }
 
+/*
+ * PROTECT_RANGE over the same 8 pages: the writable ones lose W and gain
+ * the bits asked for, in the guest's entries and in the shadows; the rest
+ * are left as they are.
+ */
+static void test_protect(void)
+{
+	uint32_t va = RANGEVA - 4 * UMBRA_PAGE, f;
+	long n;
+
+	for (unsigned i = 0; i < 8; i++)
+		umbra_map(top0, va + i * UMBRA_PAGE, page(64 + i),
+			  UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D | (i % 2 ? 0 : UMBRA_PTE_W));
+	umbra_map(top0, va + 6 * UMBRA_PAGE, 0, 0);
+	probe_write(va + 4 * UMBRA_PAGE, 0xab000004);	/* shadowed writable */
+	n = umbra_protect_range(top0, va, 8, 0x200);
+	umbra_check(n == 3, "protect: returns the number of entries it changed");
+	umbra_check(umbra_pte(top0, va) == (page(64) | UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D | 0x200) &&
+		    umbra_pte(top0, va + UMBRA_PAGE) == (page(65) | UMBRA_PTE_P | UMBRA_PTE_A | UMBRA_PTE_D) &&
+		    umbra_pte(top0, va + 6 * UMBRA_PAGE) == 0,
+		    "protect: W cleared and the bits set where W was, nothing else changed");
+	f = faults;
+	probe_write(va + 4 * UMBRA_PAGE, 1);
+	umbra_check(expect_fault(f, va + 4 * UMBRA_PAGE, 3) &&
+		    *(volatile uint32_t *)page(68) == 0xab000004, "protect: the shadow lost W too");
+	umbra_check(probe_read(va + 4 * UMBRA_PAGE) == 0xab000004, "protect: reads still work");
+}
+
+/* The update for va's leaf entry in top0 (table pages are at their own addresses). */
+static struct umbra_mmu_update upd(uint32_t va, uint64_t value)
+{
+	return (struct umbra_mmu_update){ (uint32_t)umbra_pte_slot(top0, va), value };
+}
+
+/*
+ * MMU_UPDATE over the same 8 pages, named by where their entries live: a
+ * remap with A set (shadowed at once), a write-protect, a clear; then a
+ * leaf table that two address spaces link, which both must see changed;
+ * then the kernel stack's own entry made clean, which must not leave the
+ * stack unwritable.
+ */
+static void test_mmu_update(void)
+{
+	uint32_t va = RANGEVA - 4 * UMBRA_PAGE, other = new_space(), f;
+	uint32_t stack = (uint32_t)kernel_stack;
+	struct umbra_mmu_update u[8];
+	uint64_t sf;
+
+	for (unsigned i = 0; i < 8; i++)
+		umbra_map(top0, va + i * UMBRA_PAGE, page(64 + i), UMBRA_PTE_P | UMBRA_PTE_W);
+	umbra_check(reads(va, 8, 0xab000000), "mmu_update: the first mappings read");
+	for (unsigned i = 0; i < 4; i++)
+		u[i] = upd(va + i * UMBRA_PAGE, page(72 + i) | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A);
+	u[4] = upd(va + 4 * UMBRA_PAGE, page(68) | UMBRA_PTE_P | UMBRA_PTE_A);
+	u[5] = upd(va + 5 * UMBRA_PAGE, 0);
+	u[6] = upd(va + 6 * UMBRA_PAGE, page(78) | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A | UMBRA_PTE_D);
+	u[7] = upd(va + 7 * UMBRA_PAGE, page(79) | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A | UMBRA_PTE_D);
+	umbra_check(umbra_mmu_update(u, 8) == 8, "mmu_update: returns the count");
+	sf = umbra_shared.shadow_faults;
+	umbra_check(reads(va, 4, 0xab000008) && probe_read(va + 6 * UMBRA_PAGE) == 0xab00000e,
+		    "mmu_update: remaps take effect");
+	umbra_check(umbra_shared.shadow_faults == sf, "mmu_update: entries with A are shadowed at once");
+	f = faults;
+	probe_write(va + 4 * UMBRA_PAGE, 1);
+	umbra_check(expect_fault(f, va + 4 * UMBRA_PAGE, 3), "mmu_update: a write-protect takes effect");
+	f = faults;
+	probe_read(va + 5 * UMBRA_PAGE);
+	umbra_check(expect_fault(f, va + 5 * UMBRA_PAGE, 0), "mmu_update: a clear takes effect");
+
+	umbra_share_dir(other, top0, va + 4 * UMBRA_PAGE);
+	umbra_new_pgtable(other);
+	umbra_check(probe_read(va + 7 * UMBRA_PAGE) == 0xab00000f, "mmu_update: a second space shares the table");
+	umbra_new_pgtable(top0);
+	u[0] = upd(va + 7 * UMBRA_PAGE, page(70) | UMBRA_PTE_P | UMBRA_PTE_A);
+	umbra_mmu_update(u, 1);
+	umbra_new_pgtable(other);
+	umbra_check(probe_read(va + 7 * UMBRA_PAGE) == 0xab000006,
+		    "mmu_update: every space that links the table sees the change");
+	umbra_new_pgtable(top0);
+
+	u[0] = upd(stack, stack | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_U | UMBRA_PTE_A);
+	umbra_mmu_update(u, 1);
+	f = faults;
+	probe_read(USERVA + 0x800000);
+	umbra_check(expect_fault(f, USERVA + 0x800000, 0) && (umbra_pte(top0, stack) & UMBRA_PTE_D),
+		    "mmu_update: the kernel stack stays writable (and dirty) after its entry changes");
+
+	/* The same for a stack in a table only top0 links, which takes the reverse map's fast path. */
+	umbra_map(top0, RANGEVA + 0x800000, page(90), UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A | UMBRA_PTE_D);
+	umbra_set_stack(RANGEVA + 0x801000, 1);
+	u[0] = upd(RANGEVA + 0x800000, page(90) | UMBRA_PTE_P | UMBRA_PTE_W | UMBRA_PTE_A);
+	umbra_mmu_update(u, 1);
+	/* Pinned again at once: made writable, so dirty, before any trap lands there. */
+	umbra_check(umbra_pte(top0, RANGEVA + 0x800000) & UMBRA_PTE_D,
+		    "mmu_update: a stack in an unshared table is pinned again at once");
+	f = faults;
+	probe_read(USERVA + 0x800000);
+	umbra_check(expect_fault(f, USERVA + 0x800000, 0), "mmu_update: and traps still land there");
+	umbra_set_stack((uint32_t)kernel_stack + sizeof(kernel_stack), 2);
+}
+
 /* SWITCH: the table and the stack at once; a stack of 0 keeps the old one. */
 static void test_switch(void)
 {
@@ -329,6 +430,8 @@ int guest_main(const struct umbra_boot_info *bi)
 	test_flush();
 	test_batch();
 	test_range();
+	test_protect();
+	test_mmu_update();
 	test_switch();
 	return 0;
 }

@@ -9,6 +9,8 @@
  *                            fills 16 pages per fault
  *   switch to cached shadow  new_pgtable between two cached address spaces
  *   set_pte single/batched   one hypercall per update, or 1000 per multicall
+ *   mmu_update batched       the same 1000 updates named by where the entries
+ *                            live, in one call: no walk, the reverse map
  *   kernel mapping change    set_pte on a kernel address, with 1 and then
  *                            32 cached top levels: shared kernel leaf tables
  *                            should make the two equal
@@ -18,6 +20,12 @@
  *                            the guest's own stores included
  *   process switch           new_pgtable and set_stack as two calls, as
  *                            one multicall, and as one switch call
+ *   fork-like copy           1000 shadowed entries write-protected with one
+ *                            protect_range, then copied into a new table
+ *                            (no call: nothing was shadowed from it); per
+ *                            entry, all included
+ *   munmap-like clear        1000 shadowed entries cleared in place, then
+ *                            one update_range; per entry, all included
  */
 #include <umbra/kernel.h>
 #include <umbra/paging.h>
@@ -145,6 +153,55 @@ static void bench_range(void)
 	(void)sink;
 }
 
+/* The guest's leaf entry i of the N from VA on, found one leaf table at a time. */
+static inline __attribute__((always_inline)) umbra_pte_t *entry(uint32_t i)
+{
+	static umbra_pte_t *table;
+	uint32_t idx = (VA / UMBRA_PAGE + i) % UMBRA_PT_ENTRIES;
+
+	if (i == 0 || idx == 0)
+		table = umbra_pte_slot(tops[0], VA + i * UMBRA_PAGE) - idx;
+	return &table[idx];
+}
+
+static void shadow_all(void)
+{
+	volatile uint32_t sink = 0;
+
+	for (uint32_t i = 0; i < N; i++)
+		sink += *(volatile uint32_t *)(VA + i * UMBRA_PAGE);
+	(void)sink;
+}
+
+static void bench_fork_munmap(void)
+{
+	static umbra_pte_t child[N];
+	uint64_t fork, munmap, calls = umbra_shared.hypercalls;
+
+	umbra_batch_begin();
+	for (uint32_t i = 0; i < N; i++)
+		umbra_map(tops[0], VA + i * UMBRA_PAGE, 0x400000 + (i % 256) * UMBRA_PAGE, RWAD);
+	umbra_batch_end();
+	shadow_all();
+	start();
+	umbra_protect_range(tops[0], VA, N, 0x200);
+	for (uint32_t i = 0; i < N; i++)
+		child[i] = *entry(i);
+	fork = per_op(N);
+	umbra_check(!(*entry(N - 1) & UMBRA_PTE_W) && (*entry(N - 1) & 0x200) &&
+		    child[N - 1] == *entry(N - 1), "fork-like copy: the entries are protected and copied");
+	shadow_all();
+	calls = umbra_shared.hypercalls;
+	start();
+	for (uint32_t i = 0; i < N; i++)
+		*entry(i) = 0;
+	umbra_update_range(tops[0], VA, N);
+	munmap = per_op(N);
+	umbra_check(umbra_shared.hypercalls - calls == 1, "munmap-like clear: one call for 1000 entries");
+	umbra_printf("FIGURE fork-like copy: %llu instructions per entry; munmap-like clear: %llu\n",
+		     fork, munmap);
+}
+
 static char kernel_stack[8192] __attribute__((aligned(4096)));
 #define STACK_TOP	((uint32_t)kernel_stack + sizeof(kernel_stack))
 
@@ -175,6 +232,25 @@ static void bench_process_switch(void)
 	umbra_switch(tops[0], 0, 0);
 	umbra_printf("FIGURE process switch (table and kernel stack): %llu instructions as two calls, "
 		     "%llu as one multicall, %llu as one switch call\n", two, batch, one);
+}
+
+/* MMU_UPDATE of the same 1000 entries as the batched set_pte, the list made beforehand. */
+static void bench_mmu_update(void)
+{
+	static struct umbra_mmu_update u[N];
+	uint64_t calls, t;
+
+	for (uint32_t i = 0; i < N; i++)
+		u[i] = (struct umbra_mmu_update){ (uint32_t)umbra_pte_slot(tops[0], VA + i * UMBRA_PAGE),
+						  (0x500000 + (i % 256) * UMBRA_PAGE) | RWAD };
+	calls = umbra_shared.hypercalls;
+	start();
+	umbra_mmu_update(u, N);
+	t = per_op(N);
+	umbra_check(umbra_shared.hypercalls - calls == 1, "mmu_update: one call for 1000 entries");
+	umbra_check(*(volatile uint32_t *)(VA + 999 * UMBRA_PAGE) ==
+		    *(volatile uint32_t *)(0x500000 + (999 % 256) * UMBRA_PAGE), "mmu_update: the last entry took effect");
+	umbra_printf("FIGURE mmu_update batched: %llu instructions per update, 1000 updates per call\n", t);
 }
 
 static uint64_t kernel_change(void)
@@ -221,8 +297,10 @@ int guest_main(const struct umbra_boot_info *bi)
 	bench_fault();
 	bench_switch();
 	bench_set_pte();
+	bench_mmu_update();
 	bench_kernel_change();
 	bench_range();
 	bench_process_switch();
+	bench_fork_munmap();
 	return 0;
 }

@@ -170,5 +170,5 @@ int guest_main(const struct umbra_boot_info *bi)
 		check_frame();
 	check_masked();
 	check_cancel();
-	return 0;
+	return umbra_failures() ? 1 : 0;
 }
