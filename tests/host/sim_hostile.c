@@ -69,8 +69,11 @@ void op_raw(void)
 		u32 pages = coin(70) ? 1 + pick(3 * LEAF_ENTRIES) : next32();
 
 		va = coin(70) ? va & PAGE_MASK : va;
-		note("raw update_range(0x%x, %u)", va, pages);
-		shadow_update_range(g, raw_cr3(), va, pages);
+		note("raw update_range or protect_range(0x%x, %u)", va, pages);
+		if (coin(50))
+			shadow_update_range(g, raw_cr3(), va, pages);
+		else
+			shadow_protect_range(g, raw_cr3(), va, pages, coin(80) ? next32() & PTE_AVAIL : next32());
 		break;
 	}
 	default: {
@@ -109,6 +112,7 @@ static const char *const hostile_names[H_KINDS] = {
 	"a table named outside memory", "the kernel stack unmapped",
 	"a bad entry with P and A in an update_range", "update_range arguments out of range",
 	"the kernel stack rewritten in place, then update_range", "switch to a stack not mapped writable",
+	"protect_range setting bits other than the software bits", "protect_range over the kernel stack",
 };
 
 static pte_t bad_leaf_bits(void)
@@ -173,7 +177,7 @@ void hostile(unsigned kind)
 
 	if (!va || !alive())
 		return;
-	if ((kind == H_STACK || kind == H_RANGE_STACK) && !stack_hi)
+	if ((kind == H_STACK || kind == H_RANGE_STACK || kind == H_PROTECT_STACK) && !stack_hi)
 		kind = H_LEAF_RESERVED;
 	if (kind == H_SWITCH_STACK && !kbase)
 		kind = H_RANGE_ARGS;
@@ -262,7 +266,11 @@ void hostile(unsigned kind)
 	case H_RANGE_ARGS:
 	case H_RANGE_STACK:
 	case H_SWITCH_STACK:
+	case H_PROTECT_BITS:
+	case H_PROTECT_STACK:
 		got = kind == H_RANGE_ENTRY ? hostile_range_entry(va, what, sizeof(what), want, sizeof(want)) :
+		      kind == H_PROTECT_BITS ? hostile_protect_bits(va, what, sizeof(what), want, sizeof(want)) :
+		      kind == H_PROTECT_STACK ? hostile_protect_stack(what, sizeof(what), want, sizeof(want)) :
 		      kind == H_RANGE_ARGS ? hostile_range_args(va, what, sizeof(what), want, sizeof(want)) :
 		      kind == H_RANGE_STACK ? hostile_range_stack(what, sizeof(what), want, sizeof(want)) :
 		      hostile_switch_stack(what, sizeof(what), want, sizeof(want));

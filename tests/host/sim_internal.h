@@ -10,7 +10,7 @@
  *   sim_guest.c    the guest kernel: choosing addresses and values, and its
  *                  page-table changes, announced or silent
  *   sim_access.c   accesses, translations and flushes
- *   sim_range.c    UPDATE_RANGE and SWITCH, valid and hostile
+ *   sim_range.c    UPDATE_RANGE, PROTECT_RANGE and SWITCH, valid and hostile
  *   sim_hostile.c  raw operations (the fuzzer) and hostile operations
  *   sim_run.c      a run, from the linear boot mapping to the leak check
  */
@@ -161,9 +161,12 @@ void flush(u32 kind, gva_t va);
 void op_flush(void);
 void op_edit_flush(void);
 
-/* ---- sim_range.c: UPDATE_RANGE and SWITCH ---------------------------------- */
+/* ---- sim_range.c: UPDATE_RANGE, PROTECT_RANGE and SWITCH -------------------- */
 
 void op_update_range(void);
+void op_protect_range(void);
+int hostile_protect_bits(gva_t va, char *what, size_t len, char *want, size_t wlen);
+int hostile_protect_stack(char *what, size_t len, char *want, size_t wlen);
 bool map_stack(u32 lo, u32 hi);
 void switch_call(int t, bool new_stack);
 int hostile_range_entry(gva_t va, char *what, size_t len, char *want, size_t wlen);
@@ -176,7 +179,7 @@ int hostile_switch_stack(char *what, size_t len, char *want, size_t wlen);
 enum { H_LEAF_RESERVED, H_LEAF_BEYOND, H_DIR_LARGE, H_DIR_RESERVED, H_DIR_BEYOND, H_TOP_BITS,
        H_GARBAGE_FAULT, H_GARBAGE_TRANSLATE, H_GARBAGE_SET, H_BAD_CR3, H_SWITCHER_VA,
        H_OUTSIDE_CR3, H_STACK, H_RANGE_ENTRY, H_RANGE_ARGS, H_RANGE_STACK, H_SWITCH_STACK,
-       H_KINDS };
+       H_PROTECT_BITS, H_PROTECT_STACK, H_KINDS };
 
 void op_raw(void);
 void hostile(unsigned kind);

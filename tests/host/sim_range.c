@@ -1,7 +1,8 @@
 /*
- * Runs of leaf entries rewritten in place and announced once, and the
- * process switch that sets the kernel stack in the same call (see
- * sim_internal.h): UPDATE_RANGE and SWITCH, in valid and hostile use.
+ * Runs of leaf entries rewritten in place and announced once, fork's
+ * write-protect done by the hypervisor, and the process switch that sets
+ * the kernel stack in the same call (see sim_internal.h): UPDATE_RANGE,
+ * PROTECT_RANGE and SWITCH, in valid and hostile use.
  *
  * What UPDATE_RANGE reaches, as the ABI says: in every span of the range
  * whose leaf table the named top level still links, the shadow of that top
@@ -304,9 +305,10 @@ int hostile_range_entry(gva_t va, char *what, size_t len, char *want, size_t wle
 	       UMBRA_EINVAL;
 }
 
-/* Arguments the call refuses: unaligned, empty, too long, into the Switcher, a bad top. */
+/* Arguments the calls refuse: unaligned, empty, too long, into the Switcher, a bad top. */
 int hostile_range_args(gva_t va, char *what, size_t len, char *want, size_t wlen)
 {
+	const char *who = coin(50) ? "update_range" : "protect_range";
 	gpa_t cr3 = tops[cur];
 	u32 pages = 1 + pick(8), k = 1 + pick(8);
 
@@ -332,8 +334,10 @@ int hostile_range_args(gva_t va, char *what, size_t len, char *want, size_t wlen
 		cr3 = coin(50) ? g->mem_bytes + PAGE_SIZE * pick(16) : cr3 + (PAE ? 8 : 0x800);
 		break;
 	}
-	snprintf(what, len, "update_range(0x%x, 0x%x, %u)", cr3, va, pages);
-	snprintf(want, wlen, "update_range:");
+	snprintf(what, len, "%s(0x%x, 0x%x, %u)", who, cr3, va, pages);
+	snprintf(want, wlen, "%s:", who);
+	if (who[0] == 'p')
+		return shadow_protect_range(g, cr3, va, pages, 0) != UMBRA_EINVAL;
 	return shadow_update_range(g, cr3, va, pages) != UMBRA_EINVAL;
 }
 
@@ -381,4 +385,88 @@ int hostile_switch_stack(char *what, size_t len, char *want, size_t wlen)
 		 tops[t]);
 	declare_stack(esp, pages);
 	return shadow_new_pgtable(g, tops[t]) != UMBRA_EINVAL;
+}
+
+/* ---- PROTECT_RANGE ------------------------------------------------------------ */
+
+/*
+ * Fork's write-protect, done by the hypervisor: every present leaf entry
+ * of the range in top t with W loses it and gains `set`, in the guest's
+ * table and in the named shadow (the kernel's for kernel addresses). The
+ * model works out beforehand which entries change and to what, and checks
+ * the guest's tables and the count afterwards; the checker then sees that
+ * no shadow kept W. The stack stays out of a valid range.
+ */
+void op_protect_range(void)
+{
+	bool kernel = want_kernel();
+	int t = cur < 0 || kernel ? (int)pick(ntops) : coin(70) ? cur : (int)pick(ntops);
+	u32 set = coin(50) ? (u32)pick(8) << 9 : 0, pages, changed = 0;
+	unsigned n = 0;
+	char what[96];
+	gva_t va;
+	u64 end;
+	s32 r;
+
+	choose_range(kernel, &va, &pages);
+	end = (u64)va + (u64)pages * PAGE_SIZE;
+	if (stack_hi && va < stack_hi && end > stack_lo) {
+		if (va >= stack_lo)
+			return;
+		end = stack_lo;
+		pages = (u32)((end - va) >> PAGE_SHIFT);
+	}
+	for (u64 a = va; a < end;) {
+		gpa_t at = leaf_entry_at(tops[t], (gva_t)a);
+		pte_t e;
+
+		if (at == GPA_NONE) {
+			a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN;
+			continue;
+		}
+		e = gget(at);
+		wrote_at[n] = at;
+		wrote[n++] = (e & (P | W)) == (P | W) ? (e & ~W) | set : e;
+		changed += (e & (P | W)) == (P | W);
+		a += PAGE_SIZE;
+	}
+	snprintf(what, sizeof(what), "protect_range(0x%x, 0x%x, %u, 0x%x)", tops[t], va, pages, set);
+	note("top 0x%x: %s (%u entries to change)", tops[t], what, changed);
+	sim_totals.ranges++;
+	r = shadow_protect_range(g, tops[t], va, pages, set);
+	if (r < 0 || !alive()) {
+		call_ok(r < 0 ? r : -1, what);
+		return;
+	}
+	if ((u32)r != changed)
+		fail(CK_CALLS, "%s returned %d; %u entries had P and W", what, r, changed);
+	for (unsigned i = 0; i < n; i++)
+		if (gget(wrote_at[i]) != wrote[i]) {
+			fail(CK_CALLS, "%s left 0x%llx at 0x%x, expected 0x%llx", what,
+			     (unsigned long long)gget(wrote_at[i]), wrote_at[i], (unsigned long long)wrote[i]);
+			break;
+		}
+}
+
+/* Software bits only may be set: anything else kills. */
+int hostile_protect_bits(gva_t va, char *what, size_t len, char *want, size_t wlen)
+{
+	u32 set = (coin(50) ? 1u << pick(9) : 1u << (12 + pick(20))) | (coin(50) ? PTE_AVAIL : 0);
+
+	snprintf(what, len, "protect_range(0x%x, 0x%x, 1, 0x%x)", tops[cur], va, set);
+	snprintf(want, wlen, "protect_range: bits 0x%x to set are not software bits", set);
+	return shadow_protect_range(g, tops[cur], va, 1, set) != UMBRA_EINVAL;
+}
+
+/* The kernel stack inside a write-protected range: a kill. */
+int hostile_protect_stack(char *what, size_t len, char *want, size_t wlen)
+{
+	u64 start = stack_lo - pick(3) * PAGE_SIZE, end = MIN((u64)SW_BASE, (u64)stack_hi + pick(3) * PAGE_SIZE);
+	int t = (int)pick(ntops);
+
+	snprintf(what, len, "protect_range(0x%x, 0x%llx, %llu) over the stack [0x%x, 0x%x)", tops[t],
+		 (unsigned long long)start, (unsigned long long)((end - start) >> PAGE_SHIFT), stack_lo,
+		 stack_hi);
+	snprintf(want, wlen, "kernel stack page 0x%x is not mapped writable", stack_lo);
+	return shadow_protect_range(g, tops[t], (gva_t)start, (u32)((end - start) >> PAGE_SHIFT), 0) >= 0;
 }

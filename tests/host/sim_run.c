@@ -62,8 +62,10 @@ static void step(bool raw)
 		op_edit_flush();
 	else if (r < 89)
 		op_retire();
-	else if (r < 95)
+	else if (r < 93)
 		op_update_range();
+	else if (r < 96)
+		op_protect_range();
 	else
 		op_access();
 }
@@ -122,7 +124,7 @@ bool sim_run(const struct sim_options *o)
 		else if (r == 1)
 			op_translate();
 		else if (r == 2)
-			op_update_range();	/* checked, nothing read yet */
+			coin(50) ? op_update_range() : op_protect_range();	/* no shadow to reach yet */
 		else
 			op_leaf(want_kernel(), true);
 		check_all(true);
