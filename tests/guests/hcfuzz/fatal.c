@@ -69,7 +69,7 @@ static void tls_ss(int batched)
 
 void fatal_run(void)
 {
-	u32 mem = M.mem, top = cur_top(), r = rn(37), v;
+	u32 mem = M.mem, top = cur_top(), r = rn(40), v;
 	u64 d;
 
 	switch (r) {
@@ -350,6 +350,46 @@ void fatal_run(void)
 		v = chance(50) ? top + 4 : mem;
 		expect("new_pgtable: 0x%x is not a %s top-level table inside guest memory", v, FMT_NAME);
 		hc_plain(UMBRA_HC_SWITCH, v, chance(50) ? 0 : kstack_top(rn(2)), 1 + rn(2), 0);
+		break;
+	case 37:
+		v = (chance(50) ? 1u << rn(9) : 1u << (12 + rn(20))) | (chance(50) ? 0xe00u : 0);
+		expect("protect_range: bits 0x%x to set are not software bits (0x%x)", v, 0xe00u);
+		hc_plain(UMBRA_HC_PROTECT_RANGE, top, WIN, 1, v);
+		break;
+	case 38: {
+		/* The kernel stack's page write-protected with the rest of its run. */
+		u32 first = (M.esp1 - M.stack_pages * 0x1000) & ~0xfffu, bottom = (M.esp1 - 4 * 0x1000) & ~0xfffu;
+
+		expect("kernel stack page 0x%x is not mapped writable by page table 0x%x", first, top);
+		hc_plain(UMBRA_HC_PROTECT_RANGE, M.tops[rn(NTOPS)], bottom, 8, rnd() & 0xe00u);
+		break;
+	}
+	case 39:
+		switch (rn(4)) {
+		case 0:
+			v = WIN + 1 + rn(0xfff);
+			expect("protect_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			       v, 1, UMBRA_RANGE_MAX);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, v, 1, 0);
+			break;
+		case 1:
+			v = chance(50) ? 0 : UMBRA_RANGE_MAX + 1;
+			expect("protect_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			       WIN, v, UMBRA_RANGE_MAX);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, WIN, v, 0);
+			break;
+		case 2:
+			expect("protect_range: 0x%x + %u pages reaches into the Switcher region",
+			       SWBASE - 0x1000, 2);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, SWBASE - 0x1000, 2, 0);
+			break;
+		default:
+			v = chance(50) ? top + 4 : mem;
+			expect("protect_range: 0x%x is not a %s top-level table inside guest memory", v,
+			       FMT_NAME);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, v, WIN, 1, 0);
+			break;
+		}
 		break;
 	default: {
 		/* An exception with no gate: the guest's own ud2. */
