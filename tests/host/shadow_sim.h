@@ -74,6 +74,8 @@ pte_t sim_gget(gpa_t a);
 void sim_gset(gpa_t a, pte_t v);
 /* The present shadow leaf entry for va in the current top level, or 0. */
 pte_t sim_shadow_entry(gva_t va);
+/* The same in the cached shadow of top cr3 (0 if it is not cached). */
+pte_t sim_shadow_entry_of(gpa_t cr3, gva_t va);
 mfn_t sim_switcher_pt(void);
 bool sim_switcher_intact(void);
 /* Take all but `leave` free frames away (memory pressure), and give them back. */

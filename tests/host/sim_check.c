@@ -58,6 +58,14 @@ pte_t shadow_entry_of(const struct shadow_top *t, gva_t va)
 	return shadow_entry_in(t, va);
 }
 
+pte_t sim_shadow_entry_of(gpa_t cr3, gva_t va)
+{
+	for (unsigned i = 0; i < g->shadow.ntops; i++)
+		if (g->shadow.tops[i].cr3 == cr3)
+			return shadow_entry_in(&g->shadow.tops[i], va);
+	return 0;
+}
+
 /* ---- the checker -------------------------------------------------------- */
 
 static mfn_t klist(u32 slot)

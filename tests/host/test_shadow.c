@@ -408,6 +408,64 @@ static bool evicts_lru(char *why, size_t len)
 	return end_guest(why, len);
 }
 
+/*
+ * What a range call reaches, as the ABI says: the named top's shadow, and
+ * for kernel addresses the shared kernel leaf tables, never another top
+ * that links the same leaf table (that one stays as stale as after
+ * SET_PTE, until a flush). Tops A and B share leaf table L at a user
+ * address, and the kernel's at a kernel address; both shadowed writable.
+ * Then L's entry moves to another frame, announced for A with UPDATE_RANGE
+ * while B runs, and the kernel's is write-protected with PROTECT_RANGE
+ * named through A: A's shadow follows both, B's the kernel one only.
+ */
+static bool range_reach(bool protect, char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0xc0000000);
+	gpa_t a = sim_table_alloc(), b = sim_table_alloc();
+	gva_t va = 0x00800000, kva = 0xc0400000;
+	pte_t fa, fb, ka, kb, rw = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+	u32 err;
+	s32 r;
+
+	map(a, va, 5, rw);
+	map(a, kva, 6, rw);
+	map(b, va, 9, rw);	/* B's upper levels; its leaf tables are then A's */
+	map(b, kva, 9, rw);
+	sim_gset(dir_entry(b, va), sim_gget(dir_entry(a, va)));
+	sim_gset(dir_entry(b, kva), sim_gget(dir_entry(a, kva)));
+	if (shadow_new_pgtable(g, a) || shadow_fault(g, va, 2, &err) != FAULT_FIXED ||
+	    shadow_fault(g, kva, 2, &err) != FAULT_FIXED || shadow_new_pgtable(g, b) ||
+	    shadow_fault(g, va, 2, &err) != FAULT_FIXED) {
+		snprintf(why, len, "setting up failed: %s", g->reason);
+		return false;
+	}
+	if (protect) {
+		r = shadow_protect_range(g, a, va, 1, 0x200);
+		r += shadow_protect_range(g, a, kva, 1, 0);
+	} else {
+		sim_gset(pte_addr(F, sim_gget(dir_entry(a, va))) + pt_index(F, LEAF, va) * F->entry_bytes,
+			 ((pte_t)7 << PAGE_SHIFT) | rw);
+		r = shadow_update_range(g, a, va, 1);
+	}
+	fa = sim_shadow_entry_of(a, va), fb = sim_shadow_entry_of(b, va);
+	ka = sim_shadow_entry_of(a, kva), kb = sim_shadow_entry_of(b, kva);
+	if (r != (protect ? 2 : 0) || g->state != GUEST_RUNNABLE) {
+		snprintf(why, len, "the call returned %d: %s", r, g->reason);
+		return false;
+	}
+	if (protect ? (fa & PTE_W) || (ka & PTE_W) || (kb & PTE_W) || !(fb & PTE_W) :
+		      pte_mfn(F, fa) != guest_p2m(g, 7) || pte_mfn(F, fb) != guest_p2m(g, 5)) {
+		snprintf(why, len, "after %s named through A: A has 0x%llx (kernel 0x%llx), B 0x%llx (kernel 0x%llx)",
+			 protect ? "protect_range" : "update_range", (unsigned long long)fa,
+			 (unsigned long long)ka, (unsigned long long)fb, (unsigned long long)kb);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+static bool update_reach(char *why, size_t len) { return range_reach(false, why, len); }
+static bool protect_reach(char *why, size_t len) { return range_reach(true, why, len); }
+
 /* Run one directed test in a child, so that a failure cannot spoil the rest. */
 static void directed(bool (*fn)(char *, size_t), const char *name)
 {
@@ -481,5 +539,7 @@ int main(int argc, char **argv)
 	directed(walker_stops_at_large, check_fmt("%s: the table walker stops at a large page and does not free it", FMT));
 	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
 	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
+	directed(update_reach, check_fmt("%s: update_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
+	directed(protect_reach, check_fmt("%s: protect_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
 	return check_status();
 }
