@@ -13,7 +13,8 @@
  * child process so that a broken Switcher table cannot spoil the next.
  *
  * Options: --seeds N, --steps N, --seed N (run only that seed), --trace
- * (print every operation; use with --seed to replay a failure).
+ * (print every operation; use with --seed to replay a failure),
+ * --known-bugs (also the directed tests of known failures).
  */
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -466,6 +467,54 @@ static bool range_reach(bool protect, char *why, size_t len)
 static bool update_reach(char *why, size_t len) { return range_reach(false, why, len); }
 static bool protect_reach(char *why, size_t len) { return range_reach(true, why, len); }
 
+/*
+ * PROTECT_RANGE over a self-map: the leaf entries of the range are the
+ * directory's own entries, so the hypervisor, not the guest, takes W from
+ * a directory entry. The shadow of a page below that entry must not stay
+ * writable (invariant 1: never more than the guest's tables allow).
+ *
+ * KNOWN FAILURE at 1dfdd95, both formats: shadow_protect_range() clears W
+ * in the directory entry and in the shadow leaf entry for the self-map
+ * page only; the shadow leaf table below the directory entry keeps W.
+ * Whether the fix is in shadow.c or a sentence in the ABI (a range over a
+ * self-map changes directory entries, which want SET_PMD or a flush) is
+ * the lead's call; until then it runs only with --known-bugs.
+ */
+static bool protect_selfmap(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0);
+	gpa_t cr3 = sim_table_alloc(), dir;
+	/* The self-map in the last slot of the directory that also maps va (PAE: GiB 2's). */
+	gva_t self = PAE ? 0xbfe00000u : 0x80000000u, va = PAE ? 0x80001000u : 0x00001000u, at;
+	pte_t rw = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D, s;
+	u32 err;
+	s32 r;
+
+	map(cr3, va, 5, rw);
+	map(cr3, self, 6, rw);	/* makes self's tables; its directory entry is then pointed home */
+	dir = PAE ? pte_addr(F, sim_gget(cr3 + pt_index(F, 0, self) * 8)) : cr3;
+	sim_gset(dir_entry(cr3, self), dir | PTE_P | PTE_W | PTE_U | PTE_A);
+	if (shadow_new_pgtable(g, cr3) || shadow_fault(g, va, 2, &err) != FAULT_FIXED) {
+		snprintf(why, len, "setting up failed: %s", g->reason);
+		return false;
+	}
+	/* Through the self-map, va's directory entry is the leaf entry of this page. */
+	at = self + pt_index(F, DIR, va) * PAGE_SIZE;
+	r = shadow_protect_range(g, cr3, at, 1, 0);
+	s = sim_shadow_entry(va);
+	if (r != 1 || g->state != GUEST_RUNNABLE || (sim_gget(dir_entry(cr3, va)) & PTE_W)) {
+		snprintf(why, len, "protect_range(0x%x, 1) returned %d (%s); the directory entry for 0x%x is 0x%llx",
+			 at, r, g->reason, va, (unsigned long long)sim_gget(dir_entry(cr3, va)));
+		return false;
+	}
+	if (s & PTE_W) {
+		snprintf(why, len, "protect_range(0x%x, 1) through the self-map took W from the directory entry for 0x%x (now 0x%llx), yet the shadow still lets 0x%x be written (entry 0x%llx)",
+			 at, va, (unsigned long long)sim_gget(dir_entry(cr3, va)), va, (unsigned long long)s);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
 /* Run one directed test in a child, so that a failure cannot spoil the rest. */
 static void directed(bool (*fn)(char *, size_t), const char *name)
 {
@@ -499,7 +548,7 @@ static bool switcher_fault_kernel(char *why, size_t len) { return switcher_fault
 int main(int argc, char **argv)
 {
 	unsigned first = 1, seeds = UMBRA_PAE ? 180 : 240, steps = 500;
-	bool trace = false, only = false;
+	bool trace = false, only = false, known_bugs = false;
 	double t0, secs;
 
 	for (int i = 1; i < argc; i++) {
@@ -513,8 +562,10 @@ int main(int argc, char **argv)
 			only = true;
 		} else if (!strcmp(argv[i], "--trace")) {
 			trace = true;
+		} else if (!strcmp(argv[i], "--known-bugs")) {
+			known_bugs = true;
 		} else {
-			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace] [--known-bugs]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -540,6 +591,11 @@ int main(int argc, char **argv)
 	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
 	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
 	directed(update_reach, check_fmt("%s: update_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
+	/* KNOWN FAILURE (fuzz10, for the lead): kept out of make test until shadow.c decides. */
+	if (known_bugs)
+		directed(protect_selfmap, check_fmt("%s: protect_range through a self-map leaves no shadow writable below the directory entry it protects", FMT));
+	else
+		printf("NOTE test_shadow: %s: protect_range through a self-map: a known failure, not run (--known-bugs runs it)\n", FMT);
 	directed(protect_reach, check_fmt("%s: protect_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
 	return check_status();
 }
