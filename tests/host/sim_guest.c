@@ -467,7 +467,7 @@ void op_dir(bool kernel, int t, gva_t va)
 			} else {
 				gset(tops[t] + (va >> 30) * 8, v);
 				sim_totals.silent++;
-				dirty(t, (va >> 30) * GIB, ((va >> 30) + 1) * GIB, true);
+				silent_change(t, (va >> 30) * GIB, ((va >> 30) + 1) * GIB);
 			}
 			return;
 		}
@@ -506,7 +506,7 @@ void op_dir(bool kernel, int t, gva_t va)
 			gset(at, v);
 			sim_totals.silent++;
 			if (cur >= 0)
-				dirty(t, base, (u64)base + DIR_SPAN, true);
+				silent_change(t, base, (u64)base + DIR_SPAN);
 		}
 	}
 	if (old_table != GPA_NONE)
@@ -541,7 +541,7 @@ void op_pdpte(int t, unsigned i0)
 	} else {
 		gset(at, v);
 		sim_totals.silent++;
-		dirty(t, i0 * GIB, (i0 + 1) * GIB, true);
+		silent_change(t, i0 * GIB, (i0 + 1) * GIB);
 	}
 	if (unlink)
 		free_dir_tables(pmd, i0 << 30);
@@ -598,6 +598,6 @@ void op_leaf(bool kernel, bool announce)
 		gset(at, v);
 		sim_totals.silent++;
 		if (cur >= 0)
-			dirty(t, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE, true);
+			silent_change(t, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE);
 	}
 }

@@ -109,6 +109,7 @@ extern u32 stack_lo, stack_hi;	/* the pinned kernel stack, if any */
 void dm_all(struct dmap *d, bool set);
 bool kernel_va(u64 va);
 void dirty(int t, u64 start, u64 end, bool set);
+void silent_change(int t, u64 start, u64 end);
 bool is_dirty(int t, gva_t va);
 bool in_stack(u64 va);
 bool stack_slot(u64 va);
