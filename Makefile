@@ -245,8 +245,8 @@ $(HB)/test_format: lib/format.c
 # tests/run.py runs briefly and `make fuzz` at length. The fuzzer is
 # clang's libFuzzer if clang has it, else a driver feeding random inputs.
 SHADOW_SRCS := tests/host/sim_machine.c tests/host/sim_model.c tests/host/sim_check.c \
-	       tests/host/sim_guest.c tests/host/sim_access.c tests/host/sim_hostile.c \
-	       tests/host/sim_run.c hypervisor/shadow.c hypervisor/shadow_audit.c hypervisor/guest_pt.c hypervisor/guest.c \
+	       tests/host/sim_guest.c tests/host/sim_access.c tests/host/sim_range.c \
+	       tests/host/sim_hostile.c tests/host/sim_run.c hypervisor/shadow.c hypervisor/shadow_audit.c hypervisor/guest_pt.c hypervisor/guest.c \
 	       hypervisor/guest_mem.c mm/frame.c mm/pt.c tests/host/hosted.c
 SHADOW_DEPS := $(SHADOW_SRCS) $(wildcard tests/host/*.h) $(HB)/toolchain \
 	       $(wildcard hypervisor/*.h mm/*.h arch/x86/*.h lib/*.h guest-abi/include/umbra/*.h)

@@ -46,7 +46,7 @@ struct sim_options {
 
 struct sim_totals {
 	u64 steps, seeds;
-	u64 accesses, fixed, reflected, not_present, translations, set_calls, flushes, switches;
+	u64 accesses, fixed, reflected, not_present, translations, set_calls, ranges, range_shadowed, flushes, switches;
 	u64 silent, checks, stale_skipped, kills, starved;
 	u64 evictions;
 	unsigned fails[CK_COUNT];
@@ -74,6 +74,8 @@ pte_t sim_gget(gpa_t a);
 void sim_gset(gpa_t a, pte_t v);
 /* The present shadow leaf entry for va in the current top level, or 0. */
 pte_t sim_shadow_entry(gva_t va);
+/* The same in the cached shadow of top cr3 (0 if it is not cached). */
+pte_t sim_shadow_entry_of(gpa_t cr3, gva_t va);
 mfn_t sim_switcher_pt(void);
 bool sim_switcher_intact(void);
 /* Take all but `leave` free frames away (memory pressure), and give them back. */

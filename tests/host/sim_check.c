@@ -38,6 +38,34 @@ pte_t sim_shadow_entry(gva_t va)
 	return shadow_entry_in(g->shadow.cur, va);
 }
 
+/* Whether top t's shadow has a leaf table for va (a kernel one: shared by all). */
+bool shadow_has_leaf(const struct shadow_top *t, gva_t va)
+{
+	mfn_t table = t->top;
+
+	for (unsigned l = 0; l < LEAF; l++) {
+		pte_t e = sget(table, pt_index(F, l, va));
+
+		if (!(e & P))
+			return false;
+		table = pte_mfn(F, e);
+	}
+	return true;
+}
+
+pte_t shadow_entry_of(const struct shadow_top *t, gva_t va)
+{
+	return shadow_entry_in(t, va);
+}
+
+pte_t sim_shadow_entry_of(gpa_t cr3, gva_t va)
+{
+	for (unsigned i = 0; i < g->shadow.ntops; i++)
+		if (g->shadow.tops[i].cr3 == cr3)
+			return shadow_entry_in(&g->shadow.tops[i], va);
+	return 0;
+}
+
 /* ---- the checker -------------------------------------------------------- */
 
 static mfn_t klist(u32 slot)

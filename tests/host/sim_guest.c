@@ -162,7 +162,7 @@ static bool stored(gpa_t at, pte_t v)
 static gva_t recent[MAX_TOPS + 1][RECENT];
 unsigned nrecent[MAX_TOPS + 1];
 
-static void remember(int t, gva_t va)
+void remember(int t, gva_t va)
 {
 	unsigned i = kernel_va(va) ? MAX_TOPS : (unsigned)t;
 
@@ -394,7 +394,10 @@ void op_switch(void)
 		t = top_new();
 	if (t < 0)
 		t = (int)pick(ntops);
-	switch_to(t);
+	if (coin(60))
+		switch_to(t);
+	else
+		switch_call(t, kbase && coin(60));
 }
 
 /* ---- directory entries -------------------------------------------------- */
@@ -464,7 +467,7 @@ void op_dir(bool kernel, int t, gva_t va)
 			} else {
 				gset(tops[t] + (va >> 30) * 8, v);
 				sim_totals.silent++;
-				dirty(t, (va >> 30) * GIB, ((va >> 30) + 1) * GIB, true);
+				silent_change(t, (va >> 30) * GIB, ((va >> 30) + 1) * GIB);
 			}
 			return;
 		}
@@ -503,7 +506,7 @@ void op_dir(bool kernel, int t, gva_t va)
 			gset(at, v);
 			sim_totals.silent++;
 			if (cur >= 0)
-				dirty(t, base, (u64)base + DIR_SPAN, true);
+				silent_change(t, base, (u64)base + DIR_SPAN);
 		}
 	}
 	if (old_table != GPA_NONE)
@@ -538,7 +541,7 @@ void op_pdpte(int t, unsigned i0)
 	} else {
 		gset(at, v);
 		sim_totals.silent++;
-		dirty(t, i0 * GIB, (i0 + 1) * GIB, true);
+		silent_change(t, i0 * GIB, (i0 + 1) * GIB);
 	}
 	if (unlink)
 		free_dir_tables(pmd, i0 << 30);
@@ -595,6 +598,6 @@ void op_leaf(bool kernel, bool announce)
 		gset(at, v);
 		sim_totals.silent++;
 		if (cur >= 0)
-			dirty(t, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE, true);
+			silent_change(t, va & PAGE_MASK, (va & PAGE_MASK) + PAGE_SIZE);
 	}
 }

@@ -24,7 +24,7 @@ static gva_t raw_va(void)
 
 void op_raw(void)
 {
-	unsigned r = pick(8);
+	unsigned r = pick(9);
 	u32 gerr;
 	gpa_t gpa;
 	gva_t va = raw_va();
@@ -65,6 +65,17 @@ void op_raw(void)
 		note("raw translate 0x%x", va);
 		shadow_translate(g, va, coin(50), &gpa);
 		break;
+	case 7: {
+		u32 pages = coin(70) ? 1 + pick(3 * LEAF_ENTRIES) : next32();
+
+		va = coin(70) ? va & PAGE_MASK : va;
+		note("raw update_range or protect_range(0x%x, %u)", va, pages);
+		if (coin(50))
+			shadow_update_range(g, raw_cr3(), va, pages);
+		else
+			shadow_protect_range(g, raw_cr3(), va, pages, coin(80) ? next32() & PTE_AVAIL : next32());
+		break;
+	}
 	default: {
 		/* Silent garbage somewhere on the walk, then a fault through it. */
 		unsigned l = pick(LEVELS);
@@ -99,6 +110,9 @@ static const char *const hostile_names[H_KINDS] = {
 	"garbage on the walk, then a translation", "garbage above a set_pte",
 	"new_pgtable outside memory or misaligned", "set_pte in the Switcher region",
 	"a table named outside memory", "the kernel stack unmapped",
+	"a bad entry with P and A in an update_range", "update_range arguments out of range",
+	"the kernel stack rewritten in place, then update_range", "switch to a stack not mapped writable",
+	"protect_range setting bits other than the software bits", "protect_range over the kernel stack",
 };
 
 static pte_t bad_leaf_bits(void)
@@ -136,7 +150,7 @@ static gva_t mapped_user_va(void)
 	return va;
 }
 
-static void expect_killed(unsigned kind, bool returned_ok, const char *what)
+static void expect_killed(unsigned kind, bool returned_ok, const char *what, const char *want)
 {
 	if (alive() || !g->killed || !g->reason[0])
 		fail(CK_HOSTILE, "%s (%s): guest not killed", what, hostile_names[kind]);
@@ -145,22 +159,28 @@ static void expect_killed(unsigned kind, bool returned_ok, const char *what)
 		     hostile_names[kind]);
 	else if (!strstr(sim_last_message(), g->name) || !strstr(sim_last_message(), "killed"))
 		fail(CK_HOSTILE, "%s: the console says \"%s\"", what, sim_last_message());
+	else if (want[0] && !strstr(g->reason, want) && !starved())
+		fail(CK_HOSTILE, "%s (%s): killed for \"%s\", not for \"%s...\"", what,
+		     hostile_names[kind], g->reason, want);
 }
 
 void hostile(unsigned kind)
 {
 	gva_t va = mapped_user_va();
 	pte_t v, frame = (pte_t)any_frame() << PAGE_SHIFT;
-	char what[160];
+	char what[160], want[128] = "";
 	gpa_t at, gpa;
 	u32 gerr;
 	bool ok = false;
 	s32 r;
+	int got;
 
 	if (!va || !alive())
 		return;
-	if (kind == H_STACK && !stack_hi)
+	if ((kind == H_STACK || kind == H_RANGE_STACK || kind == H_PROTECT_STACK) && !stack_hi)
 		kind = H_LEAF_RESERVED;
+	if (kind == H_SWITCH_STACK && !kbase)
+		kind = H_RANGE_ARGS;
 	switch (kind) {
 	case H_LEAF_RESERVED:
 	case H_LEAF_BEYOND:
@@ -242,6 +262,22 @@ void hostile(unsigned kind)
 				shadow_set_pgd(g, cr3, 0, 0) != UMBRA_EINVAL;
 		break;
 	}
+	case H_RANGE_ENTRY:
+	case H_RANGE_ARGS:
+	case H_RANGE_STACK:
+	case H_SWITCH_STACK:
+	case H_PROTECT_BITS:
+	case H_PROTECT_STACK:
+		got = kind == H_RANGE_ENTRY ? hostile_range_entry(va, what, sizeof(what), want, sizeof(want)) :
+		      kind == H_PROTECT_BITS ? hostile_protect_bits(va, what, sizeof(what), want, sizeof(want)) :
+		      kind == H_PROTECT_STACK ? hostile_protect_stack(what, sizeof(what), want, sizeof(want)) :
+		      kind == H_RANGE_ARGS ? hostile_range_args(va, what, sizeof(what), want, sizeof(want)) :
+		      kind == H_RANGE_STACK ? hostile_range_stack(what, sizeof(what), want, sizeof(want)) :
+		      hostile_switch_stack(what, sizeof(what), want, sizeof(want));
+		if (got < 0)
+			return;		/* not set up: the guest may have starved on the way */
+		ok = got;
+		break;
 	default:	/* H_STACK */
 		at = leaf_entry_at(tops[cur], stack_lo);
 		v = coin(50) ? not_present() : (gget(at) & ~W);
@@ -251,5 +287,5 @@ void hostile(unsigned kind)
 	}
 	note("hostile: %s", what);
 	sim_totals.kills++;
-	expect_killed(kind, ok, what);
+	expect_killed(kind, ok, what, want);
 }

@@ -10,6 +10,7 @@
  *   sim_guest.c    the guest kernel: choosing addresses and values, and its
  *                  page-table changes, announced or silent
  *   sim_access.c   accesses, translations and flushes
+ *   sim_range.c    UPDATE_RANGE, PROTECT_RANGE and SWITCH, valid and hostile
  *   sim_hostile.c  raw operations (the fuzzer) and hostile operations
  *   sim_run.c      a run, from the linear boot mapping to the leak check
  */
@@ -108,6 +109,7 @@ extern u32 stack_lo, stack_hi;	/* the pinned kernel stack, if any */
 void dm_all(struct dmap *d, bool set);
 bool kernel_va(u64 va);
 void dirty(int t, u64 start, u64 end, bool set);
+void silent_change(int t, u64 start, u64 end);
 bool is_dirty(int t, gva_t va);
 bool in_stack(u64 va);
 bool stack_slot(u64 va);
@@ -122,6 +124,8 @@ gpa_t leaf_entry_at(gpa_t cr3, gva_t va);
 /* ---- sim_check.c: the checker --------------------------------------------- */
 
 void check_all(bool agree);
+bool shadow_has_leaf(const struct shadow_top *t, gva_t va);
+pte_t shadow_entry_of(const struct shadow_top *t, gva_t va);
 
 /* ---- sim_guest.c: the guest kernel ---------------------------------------- */
 
@@ -137,6 +141,7 @@ pte_t leaf_value(gva_t va);
 extern unsigned nrecent[MAX_TOPS + 1];
 bool recent_va(gva_t *va);
 bool call_ok(s32 r, const char *what);
+void remember(int t, gva_t va);
 bool announce_leaf(int t, gva_t va, gpa_t at, pte_t v);
 
 int top_new(void);
@@ -157,11 +162,25 @@ void flush(u32 kind, gva_t va);
 void op_flush(void);
 void op_edit_flush(void);
 
+/* ---- sim_range.c: UPDATE_RANGE, PROTECT_RANGE and SWITCH -------------------- */
+
+void op_update_range(void);
+void op_protect_range(void);
+int hostile_protect_bits(gva_t va, char *what, size_t len, char *want, size_t wlen);
+int hostile_protect_stack(char *what, size_t len, char *want, size_t wlen);
+bool map_stack(u32 lo, u32 hi);
+void switch_call(int t, bool new_stack);
+int hostile_range_entry(gva_t va, char *what, size_t len, char *want, size_t wlen);
+int hostile_range_args(gva_t va, char *what, size_t len, char *want, size_t wlen);
+int hostile_range_stack(char *what, size_t len, char *want, size_t wlen);
+int hostile_switch_stack(char *what, size_t len, char *want, size_t wlen);
+
 /* ---- sim_hostile.c: raw and hostile operations ---------------------------- */
 
 enum { H_LEAF_RESERVED, H_LEAF_BEYOND, H_DIR_LARGE, H_DIR_RESERVED, H_DIR_BEYOND, H_TOP_BITS,
        H_GARBAGE_FAULT, H_GARBAGE_TRANSLATE, H_GARBAGE_SET, H_BAD_CR3, H_SWITCHER_VA,
-       H_OUTSIDE_CR3, H_STACK, H_KINDS };
+       H_OUTSIDE_CR3, H_STACK, H_RANGE_ENTRY, H_RANGE_ARGS, H_RANGE_STACK, H_SWITCH_STACK,
+       H_PROTECT_BITS, H_PROTECT_STACK, H_KINDS };
 
 void op_raw(void);
 void hostile(unsigned kind);

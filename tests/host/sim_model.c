@@ -240,6 +240,17 @@ void dirty(int t, u64 start, u64 end, bool set)
 		dm_range(kdirty, split, end, set);
 }
 
+/*
+ * A silent change to [start, end) in top t: stale wherever a shadow was
+ * built from it. A top with no cached shadow has none, so its own part
+ * needs nothing (the ABI: a table no shadow was built from needs no
+ * call); the kernel's part is in the shared kernel leaf tables.
+ */
+void silent_change(int t, u64 start, u64 end)
+{
+	dirty(t >= 0 && cached(tops[t]) ? t : -1, start, end, true);
+}
+
 bool is_dirty(int t, gva_t va)
 {
 	return kernel_va(va) ? dm_test(kdirty, va) : dm_test(dmaps[t], va);

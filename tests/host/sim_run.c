@@ -16,16 +16,8 @@ static void setup_stack(void)
 	unsigned pages = 1 + pick(2);
 	u32 hi = slot + (pages + pick(LEAF_ENTRIES - pages + 1)) * PAGE_SIZE, lo = hi - pages * PAGE_SIZE;
 
-	for (u32 va = lo; va < hi && alive(); va += PAGE_SIZE) {
-		gpa_t at = need_leaf(0, va, true);
-
-		if (at == GPA_NONE)
-			return;
-		if (!(kpde[va >> DIR_SHIFT] & W))
-			kernel_dir_set(va >> DIR_SHIFT, va, kpde[va >> DIR_SHIFT] | W, true);
-		announce_leaf(0, va, at, ((pte_t)any_frame() << PAGE_SHIFT) | P | W |
-			      (coin(50) ? A : 0) | (coin(50) ? D : 0));
-	}
+	if (!map_stack(lo, hi))
+		return;
 	stack_lo = lo;
 	stack_hi = hi;
 	note("kernel stack [0x%x, 0x%x)", stack_lo, stack_hi);
@@ -70,6 +62,10 @@ static void step(bool raw)
 		op_edit_flush();
 	else if (r < 89)
 		op_retire();
+	else if (r < 93)
+		op_update_range();
+	else if (r < 96)
+		op_protect_range();
 	else
 		op_access();
 }
@@ -121,12 +117,14 @@ bool sim_run(const struct sim_options *o)
 	top_new();
 	n = 2 + pick(8);
 	for (unsigned i = 0; i < n && alive() && !run_failed; i++, run_step++) {
-		unsigned r = pick(4);
+		unsigned r = pick(5);
 
 		if (r == 0)
 			op_access();
 		else if (r == 1)
 			op_translate();
+		else if (r == 2)
+			coin(50) ? op_update_range() : op_protect_range();	/* no shadow to reach yet */
 		else
 			op_leaf(want_kernel(), true);
 		check_all(true);

@@ -13,7 +13,8 @@
  * child process so that a broken Switcher table cannot spoil the next.
  *
  * Options: --seeds N, --steps N, --seed N (run only that seed), --trace
- * (print every operation; use with --seed to replay a failure).
+ * (print every operation; use with --seed to replay a failure),
+ * --known-bugs (also the directed tests of known failures).
  */
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -59,8 +60,9 @@ static void report_random(unsigned first, unsigned seeds, double secs)
 				 (unsigned long long)t->fixed, (unsigned long long)t->reflected,
 				 (unsigned long long)t->not_present, (unsigned long long)t->translations);
 		else if (k == CK_CALLS)
-			snprintf(name, sizeof(name), "%s: %s (%llu set calls, %llu flushes, %llu switches, %llu evictions, %llu silent edits)",
+			snprintf(name, sizeof(name), "%s: %s (%llu set calls, %llu ranges (%llu entries shadowed at once), %llu flushes, %llu switches, %llu evictions, %llu silent edits)",
 				 FMT, sim_check_names[k], (unsigned long long)t->set_calls,
+				 (unsigned long long)t->ranges, (unsigned long long)t->range_shadowed,
 				 (unsigned long long)t->flushes, (unsigned long long)t->switches,
 				 (unsigned long long)t->evictions, (unsigned long long)t->silent);
 		else if (k == CK_LEAK)
@@ -407,6 +409,112 @@ static bool evicts_lru(char *why, size_t len)
 	return end_guest(why, len);
 }
 
+/*
+ * What a range call reaches, as the ABI says: the named top's shadow, and
+ * for kernel addresses the shared kernel leaf tables, never another top
+ * that links the same leaf table (that one stays as stale as after
+ * SET_PTE, until a flush). Tops A and B share leaf table L at a user
+ * address, and the kernel's at a kernel address; both shadowed writable.
+ * Then L's entry moves to another frame, announced for A with UPDATE_RANGE
+ * while B runs, and the kernel's is write-protected with PROTECT_RANGE
+ * named through A: A's shadow follows both, B's the kernel one only.
+ */
+static bool range_reach(bool protect, char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0xc0000000);
+	gpa_t a = sim_table_alloc(), b = sim_table_alloc();
+	gva_t va = 0x00800000, kva = 0xc0400000;
+	pte_t fa, fb, ka, kb, rw = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D;
+	u32 err;
+	s32 r;
+
+	map(a, va, 5, rw);
+	map(a, kva, 6, rw);
+	map(b, va, 9, rw);	/* B's upper levels; its leaf tables are then A's */
+	map(b, kva, 9, rw);
+	sim_gset(dir_entry(b, va), sim_gget(dir_entry(a, va)));
+	sim_gset(dir_entry(b, kva), sim_gget(dir_entry(a, kva)));
+	if (shadow_new_pgtable(g, a) || shadow_fault(g, va, 2, &err) != FAULT_FIXED ||
+	    shadow_fault(g, kva, 2, &err) != FAULT_FIXED || shadow_new_pgtable(g, b) ||
+	    shadow_fault(g, va, 2, &err) != FAULT_FIXED) {
+		snprintf(why, len, "setting up failed: %s", g->reason);
+		return false;
+	}
+	if (protect) {
+		r = shadow_protect_range(g, a, va, 1, 0x200);
+		r += shadow_protect_range(g, a, kva, 1, 0);
+	} else {
+		sim_gset(pte_addr(F, sim_gget(dir_entry(a, va))) + pt_index(F, LEAF, va) * F->entry_bytes,
+			 ((pte_t)7 << PAGE_SHIFT) | rw);
+		r = shadow_update_range(g, a, va, 1);
+	}
+	fa = sim_shadow_entry_of(a, va), fb = sim_shadow_entry_of(b, va);
+	ka = sim_shadow_entry_of(a, kva), kb = sim_shadow_entry_of(b, kva);
+	if (r != (protect ? 2 : 0) || g->state != GUEST_RUNNABLE) {
+		snprintf(why, len, "the call returned %d: %s", r, g->reason);
+		return false;
+	}
+	if (protect ? (fa & PTE_W) || (ka & PTE_W) || (kb & PTE_W) || !(fb & PTE_W) :
+		      pte_mfn(F, fa) != guest_p2m(g, 7) || pte_mfn(F, fb) != guest_p2m(g, 5)) {
+		snprintf(why, len, "after %s named through A: A has 0x%llx (kernel 0x%llx), B 0x%llx (kernel 0x%llx)",
+			 protect ? "protect_range" : "update_range", (unsigned long long)fa,
+			 (unsigned long long)ka, (unsigned long long)fb, (unsigned long long)kb);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
+static bool update_reach(char *why, size_t len) { return range_reach(false, why, len); }
+static bool protect_reach(char *why, size_t len) { return range_reach(true, why, len); }
+
+/*
+ * PROTECT_RANGE over a self-map: the leaf entries of the range are the
+ * directory's own entries, so the hypervisor, not the guest, takes W from
+ * a directory entry. The shadow of a page below that entry must not stay
+ * writable (invariant 1: never more than the guest's tables allow).
+ *
+ * KNOWN FAILURE at 1dfdd95, both formats: shadow_protect_range() clears W
+ * in the directory entry and in the shadow leaf entry for the self-map
+ * page only; the shadow leaf table below the directory entry keeps W.
+ * Whether the fix is in shadow.c or a sentence in the ABI (a range over a
+ * self-map changes directory entries, which want SET_PMD or a flush) is
+ * the lead's call; until then it runs only with --known-bugs.
+ */
+static bool protect_selfmap(char *why, size_t len)
+{
+	struct guest *g = sim_guest_new(MiB(4), 4, 0);
+	gpa_t cr3 = sim_table_alloc(), dir;
+	/* The self-map in the last slot of the directory that also maps va (PAE: GiB 2's). */
+	gva_t self = PAE ? 0xbfe00000u : 0x80000000u, va = PAE ? 0x80001000u : 0x00001000u, at;
+	pte_t rw = PTE_P | PTE_W | PTE_U | PTE_A | PTE_D, s;
+	u32 err;
+	s32 r;
+
+	map(cr3, va, 5, rw);
+	map(cr3, self, 6, rw);	/* makes self's tables; its directory entry is then pointed home */
+	dir = PAE ? pte_addr(F, sim_gget(cr3 + pt_index(F, 0, self) * 8)) : cr3;
+	sim_gset(dir_entry(cr3, self), dir | PTE_P | PTE_W | PTE_U | PTE_A);
+	if (shadow_new_pgtable(g, cr3) || shadow_fault(g, va, 2, &err) != FAULT_FIXED) {
+		snprintf(why, len, "setting up failed: %s", g->reason);
+		return false;
+	}
+	/* Through the self-map, va's directory entry is the leaf entry of this page. */
+	at = self + pt_index(F, DIR, va) * PAGE_SIZE;
+	r = shadow_protect_range(g, cr3, at, 1, 0);
+	s = sim_shadow_entry(va);
+	if (r != 1 || g->state != GUEST_RUNNABLE || (sim_gget(dir_entry(cr3, va)) & PTE_W)) {
+		snprintf(why, len, "protect_range(0x%x, 1) returned %d (%s); the directory entry for 0x%x is 0x%llx",
+			 at, r, g->reason, va, (unsigned long long)sim_gget(dir_entry(cr3, va)));
+		return false;
+	}
+	if (s & PTE_W) {
+		snprintf(why, len, "protect_range(0x%x, 1) through the self-map took W from the directory entry for 0x%x (now 0x%llx), yet the shadow still lets 0x%x be written (entry 0x%llx)",
+			 at, va, (unsigned long long)sim_gget(dir_entry(cr3, va)), va, (unsigned long long)s);
+		return false;
+	}
+	return end_guest(why, len);
+}
+
 /* Run one directed test in a child, so that a failure cannot spoil the rest. */
 static void directed(bool (*fn)(char *, size_t), const char *name)
 {
@@ -440,7 +548,7 @@ static bool switcher_fault_kernel(char *why, size_t len) { return switcher_fault
 int main(int argc, char **argv)
 {
 	unsigned first = 1, seeds = UMBRA_PAE ? 180 : 240, steps = 500;
-	bool trace = false, only = false;
+	bool trace = false, only = false, known_bugs = false;
 	double t0, secs;
 
 	for (int i = 1; i < argc; i++) {
@@ -454,8 +562,10 @@ int main(int argc, char **argv)
 			only = true;
 		} else if (!strcmp(argv[i], "--trace")) {
 			trace = true;
+		} else if (!strcmp(argv[i], "--known-bugs")) {
+			known_bugs = true;
 		} else {
-			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace] [--known-bugs]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -480,5 +590,12 @@ int main(int argc, char **argv)
 	directed(walker_stops_at_large, check_fmt("%s: the table walker stops at a large page and does not free it", FMT));
 	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
 	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
+	directed(update_reach, check_fmt("%s: update_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
+	/* KNOWN FAILURE (fuzz10, for the lead): kept out of make test until shadow.c decides. */
+	if (known_bugs)
+		directed(protect_selfmap, check_fmt("%s: protect_range through a self-map leaves no shadow writable below the directory entry it protects", FMT));
+	else
+		printf("NOTE test_shadow: %s: protect_range through a self-map: a known failure, not run (--known-bugs runs it)\n", FMT);
+	directed(protect_reach, check_fmt("%s: protect_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
 	return check_status();
 }

@@ -81,7 +81,10 @@ static void gen_long(struct call *c, unsigned kind)
 			c->a[0] = UMBRA_FLUSH_ALL, c->expect = 0, c->stale_and = 0;
 		break;
 	case 1:
-		gen_new_pgtable(c);
+		if (chance(30))
+			gen_switch(c);
+		else
+			gen_new_pgtable(c);
 		break;
 	case 2:
 		gen_pt_call(c);

@@ -69,7 +69,7 @@ static void tls_ss(int batched)
 
 void fatal_run(void)
 {
-	u32 mem = M.mem, top = cur_top(), r = rn(30), v;
+	u32 mem = M.mem, top = cur_top(), r = rn(40), v;
 	u64 d;
 
 	switch (r) {
@@ -254,6 +254,142 @@ void fatal_run(void)
 		S->kernel_base = 0x80000000u;
 		expect("set_shared: the kernel address cannot change once page tables are in use");
 		hc_plain(UMBRA_HC_SET_SHARED, M.shared, 0, 0, 0);
+		break;
+	case 29:
+		v = WIN + 1 + rn(0xfff);
+		expect("update_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages", v, 1,
+		       UMBRA_RANGE_MAX);
+		hc_plain(UMBRA_HC_UPDATE_RANGE, top, v, 1, 0);
+		break;
+	case 30:
+		v = chance(50) ? 0 : UMBRA_RANGE_MAX + 1 + (chance(50) ? 0 : rnd() % 0x7fff0000u);
+		expect("update_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages", WIN, v,
+		       UMBRA_RANGE_MAX);
+		hc_plain(UMBRA_HC_UPDATE_RANGE, top, WIN, v, 0);
+		break;
+	case 31: {
+		u32 k = rn(4), va = chance(50) ? SWBASE - 0x1000 * k : 0xfffff000u;
+
+		v = k + 1 + rn(8);
+		expect("update_range: 0x%x + %u pages reaches into the Switcher region", va, v);
+		hc_plain(UMBRA_HC_UPDATE_RANGE, top, va, v, 0);
+		break;
+	}
+	case 32:
+		v = chance(50) ? top + (UMBRA_PAE ? 8 : 0x800) : mem;
+		expect("update_range: 0x%x is not a %s top-level table inside guest memory", v, FMT_NAME);
+		hc_plain(UMBRA_HC_UPDATE_RANGE, v, WIN, 1, 0);
+		break;
+	case 33: {
+		/*
+		 * A bad entry with P and A in the kernel window, whose shadow leaf
+		 * table exists (its first page read just before); next to it one
+		 * with P but not A, which UPDATE_RANGE must not read.
+		 */
+		u32 k = 2 + rn(KPAGES - 3), va = KBASE + 0x1000 * k;
+		umbra_pte_t bad;
+
+		hc_plain(UMBRA_HC_SET_PTE, top, KBASE, DFR | UMBRA_PTE_P | UMBRA_PTE_A, 0);
+		(void)*(volatile u32 *)(uintptr_t)KBASE;
+		*ent(M.kleaf, k - 1) = (umbra_pte_t)mem | UMBRA_PTE_P;
+#if UMBRA_PAE
+		if (chance(50)) {
+			bad = (u64)RESERVED_HI << 32 | DFR | UMBRA_PTE_P | UMBRA_PTE_A;
+			expect("update_range: entry 0x%llx for 0x%x sets reserved or non-table bits 0x%llx",
+			       (u64)bad, va, (u64)RESERVED_HI << 32);
+		} else
+#else
+		if (chance(50)) {
+			bad = DFR | 0x80 | UMBRA_PTE_P | UMBRA_PTE_A;
+			expect("update_range: entry 0x%llx for 0x%x sets reserved or non-table bits 0x%llx",
+			       (u64)bad, va, (u64)0x80);
+		} else
+#endif
+		{
+			bad = (umbra_pte_t)mem | UMBRA_PTE_P | UMBRA_PTE_A;
+			expect("update_range: entry 0x%llx for 0x%x: frame 0x%x beyond limit 0x%x",
+			       (u64)bad, va, mem >> 12, mem >> 12);
+		}
+		*ent(M.kleaf, k) = bad;
+		hc_plain(UMBRA_HC_UPDATE_RANGE, top, KBASE, k + 1 + rn(4), 0);
+		break;
+	}
+	case 34: {
+		/* The kernel stack's page unmapped in place, then announced as a range. */
+		u32 page = (M.esp1 - 4) & ~0xfffu;
+		umbra_pte_t *l = leaf_slot(top, page);
+
+		expect("kernel stack page 0x%x is not mapped writable by page table 0x%x", page, top);
+		*l = chance(50) ? 0 : *l & ~(umbra_pte_t)UMBRA_PTE_W;
+		hc_plain(UMBRA_HC_UPDATE_RANGE, M.tops[rn(NTOPS)], page - 0x1000 * rn(3), 3 + rn(3), 0);
+		break;
+	}
+	case 35: {
+		u32 to = M.tops[rn(NTOPS)];
+
+		switch (rn(3)) {
+		case 0:
+			v = chance(50) ? 0 : 3;
+			expect("set_stack: %u pages (must be 1 or 2)", v);
+			hc_plain(UMBRA_HC_SWITCH, to, kstack_top(0), v, 0);
+			break;
+		case 1:
+			v = SWBASE + 4 + 4 * rn(1000);
+			expect("set_stack: stack top 0x%x outside the guest's address space", v);
+			hc_plain(UMBRA_HC_SWITCH, to, v, 1, 0);
+			break;
+		default:
+			expect("kernel stack page 0x%x is not mapped writable by page table 0x%x",
+			       0x90000000u, to);
+			hc_plain(UMBRA_HC_SWITCH, to, 0x90001000u, 1, 0);
+			break;
+		}
+		break;
+	}
+	case 36:
+		v = chance(50) ? top + 4 : mem;
+		expect("new_pgtable: 0x%x is not a %s top-level table inside guest memory", v, FMT_NAME);
+		hc_plain(UMBRA_HC_SWITCH, v, chance(50) ? 0 : kstack_top(rn(2)), 1 + rn(2), 0);
+		break;
+	case 37:
+		v = (chance(50) ? 1u << rn(9) : 1u << (12 + rn(20))) | (chance(50) ? 0xe00u : 0);
+		expect("protect_range: bits 0x%x to set are not software bits (0x%x)", v, 0xe00u);
+		hc_plain(UMBRA_HC_PROTECT_RANGE, top, WIN, 1, v);
+		break;
+	case 38: {
+		/* The kernel stack's page write-protected with the rest of its run. */
+		u32 first = (M.esp1 - M.stack_pages * 0x1000) & ~0xfffu, bottom = (M.esp1 - 4 * 0x1000) & ~0xfffu;
+
+		expect("kernel stack page 0x%x is not mapped writable by page table 0x%x", first, top);
+		hc_plain(UMBRA_HC_PROTECT_RANGE, M.tops[rn(NTOPS)], bottom, 8, rnd() & 0xe00u);
+		break;
+	}
+	case 39:
+		switch (rn(4)) {
+		case 0:
+			v = WIN + 1 + rn(0xfff);
+			expect("protect_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			       v, 1, UMBRA_RANGE_MAX);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, v, 1, 0);
+			break;
+		case 1:
+			v = chance(50) ? 0 : UMBRA_RANGE_MAX + 1;
+			expect("protect_range: 0x%x + %u pages is not a page-aligned range of 1 to %u pages",
+			       WIN, v, UMBRA_RANGE_MAX);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, WIN, v, 0);
+			break;
+		case 2:
+			expect("protect_range: 0x%x + %u pages reaches into the Switcher region",
+			       SWBASE - 0x1000, 2);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, top, SWBASE - 0x1000, 2, 0);
+			break;
+		default:
+			v = chance(50) ? top + 4 : mem;
+			expect("protect_range: 0x%x is not a %s top-level table inside guest memory", v,
+			       FMT_NAME);
+			hc_plain(UMBRA_HC_PROTECT_RANGE, v, WIN, 1, 0);
+			break;
+		}
 		break;
 	default: {
 		/* An exception with no gate: the guest's own ud2. */

@@ -327,6 +327,7 @@ extern int hc_ss_slot;
 void call_init(struct call *c, u32 nr);
 void gen_flush(struct call *c);
 void gen_new_pgtable(struct call *c);
+void gen_switch(struct call *c);
 void gen_set_trap_public(struct call *c);
 void gen_set_tls_public(struct call *c);
 int check_after_hcall(const char *name, const struct fz_in *in, const u32 *segs_want,
@@ -348,6 +349,7 @@ u32 tops_linking(u32 leaf);
 u32 tops_linking_leaf(u32 leaf);
 int is_fuzz_leaf(u32 pa);
 umbra_pte_t gen_leaf_value(void);
+extern u32 fz_range_va, fz_range_pages;	/* the last UPDATE_RANGE, for touch.c */
 void call_init_pt(struct call *c, u32 nr, const char *what);
 void gen_pt_call(struct call *c);
 void apply_pt_call(const struct call *c);

@@ -221,6 +221,23 @@ void gen_new_pgtable(struct call *c)
 	c->new_cur = (int)i;
 }
 
+/* SWITCH: NEW_PGTABLE, and half the time SET_STACK with it (ecx 0 keeps the stack, edx unread). */
+void gen_switch(struct call *c)
+{
+	u32 i = rn(NTOPS);
+
+	gen_set_stack(c);
+	c->nr = UMBRA_HC_SWITCH;
+	c->what = "switch";
+	c->a[0] = M.tops[i];
+	c->new_cur = (int)i;
+	if (chance(50)) {
+		c->a[1] = 0;
+		c->a[2] = chance(50) ? 0 : boundary32();
+		c->stack_set = 0;
+	}
+}
+
 static void gen_halt(struct call *c)
 {
 	call_init(c, UMBRA_HC_HALT);
@@ -252,8 +269,10 @@ void gen_call(struct call *c, int batch)
 	else if (r < 43) {
 		call_init(c, UMBRA_HC_IRQ_ENABLE);
 		c->what = "irq_enable";
-	} else if (r < 50)
+	} else if (r < 46)
 		gen_new_pgtable(c);
+	else if (r < 50)
+		gen_switch(c);
 	else if (r < 58)
 		gen_flush(c);
 	else

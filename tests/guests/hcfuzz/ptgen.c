@@ -4,8 +4,9 @@
  * remapped, for tables that are not there (EINVAL), SET_PMD/SET_PGD for the
  * window slots and the self-map, PAE's top-level entries, and entries
  * written behind the hypervisor's back followed by a flush that covers
- * them. The write is made first, as the ABI asks; which tops' cached
- * shadows may now lag is recorded for ensure_fresh().
+ * them, runs of leaf entries rewritten in place and announced with one
+ * UPDATE_RANGE, and runs write-protected by PROTECT_RANGE. The write is made first, as the ABI asks; which tops'
+ * cached shadows may now lag is recorded for ensure_fresh().
  */
 #include "fz.h"
 
@@ -281,24 +282,263 @@ static void gen_silent(struct call *c)
 	}
 }
 
+/* ---- UPDATE_RANGE ---------------------------------------------------------- */
+
+u32 fz_range_va, fz_range_pages;
+
+/* What a kernel writes in place: a new mapping, fork's write-protect, munmap's clear, A and D. */
+static umbra_pte_t rewritten(umbra_pte_t old, unsigned how)
+{
+	if (how == 4)
+		how = rn(4);
+	switch (how) {
+	case 0:
+		return gen_pte();
+	case 1:
+		return (old & UMBRA_PTE_P) ? (old & ~(umbra_pte_t)UMBRA_PTE_W) | (rnd() & AVAIL) : old;
+	case 2:
+		return chance(80) ? 0 : gen_pte() & ~(umbra_pte_t)UMBRA_PTE_P;
+	default:
+		if (!(old & UMBRA_PTE_P))
+			return old;
+		return chance(25) ? old & ~(umbra_pte_t)(UMBRA_PTE_A | UMBRA_PTE_D) :
+				    old | UMBRA_PTE_A | (chance(50) ? UMBRA_PTE_D : 0);
+	}
+}
+
+/*
+ * Rewrite the entries of [lo, hi) inside [va, end) that top t maps through
+ * its leaf tables, the way `how` says (5: leave them). Returns the tops
+ * whose shadows the call leaves behind: for a window leaf table every
+ * other top linking it, and t itself if it links it at both window slots
+ * (the alias is not named); for the identity tables every other top, as
+ * they are linked into all; none for the kernel window, whose shadow leaf
+ * tables are shared.
+ */
+static u32 rewrite_run(u32 t, u32 va, u64 end, u32 lo, u32 hi, unsigned how, int kind)
+{
+	u32 stale = 0;
+
+	if (how == 5)
+		return 0;
+	for (u64 p = lo > va ? lo : va; p < hi && p < end; p += 0x1000) {
+		umbra_pte_t *d = dir_slot(M.tops[t], (u32)p), *l = leaf_slot(M.tops[t], (u32)p);
+
+		if (!l || !batch_dep_free((u32)(uintptr_t)l))
+			continue;
+		*l = kind == 2 && chance(40) ? (umbra_pte_t)((u32)p | UMBRA_PTE_P | UMBRA_PTE_W |
+							     UMBRA_PTE_A | UMBRA_PTE_D) : rewritten(*l, how);
+		batch_dep_add((u32)(uintptr_t)l);
+		if (kind == 0)
+			stale |= left_stale(ADDR(*d), t);
+		else if (kind == 2)
+			stale |= ALL_TOPS & ~(1u << t);
+	}
+	return stale;
+}
+
+/*
+ * UPDATE_RANGE: a run of leaf entries of one top rewritten in place, then
+ * one call: in the window (across from WIN's leaf table into WIN2's), the
+ * kernel window, the identity pages that may be remapped, and long runs
+ * over spans no shadow was built from, up to UMBRA_RANGE_MAX pages or up
+ * to the Switcher. Always valid: a present entry gen_pte() makes is good.
+ */
+static void gen_update_range(struct call *c)
+{
+	/* A long batch of long ranges is minutes under TCG: inside batches, short ones only. */
+	u32 t = pick_top(), va, pages, most = batch_open ? 64 : UMBRA_RANGE_MAX;
+	unsigned how = rn(6);
+	u64 end;
+
+	call_init_pt(c, UMBRA_HC_UPDATE_RANGE, "update_range");
+	switch (rn(7)) {
+	case 0:
+	case 1:
+		va = (chance(70) ? WIN : WIN2) + 0x1000 * rn(WPAGES);
+		pages = 1 + rn(chance(70) ? 8 : WPAGES);
+		break;
+	case 2:		/* the end of WIN's leaf table and the start of WIN2's */
+		va = WIN2 - 0x1000 * (1 + rn(8));
+		pages = (WIN2 - va) / 0x1000 + 1 + rn(WPAGES);
+		break;
+	case 3:
+		va = KBASE + 0x1000 * rn(KPAGES);
+		pages = 1 + rn(KPAGES);
+		break;
+	case 4:		/* the remappable identity pages and the fuzzer's own around them */
+		va = IDS - 0x1000 * rn(4);
+		pages = 1 + rn(NIDS + 8);
+		break;
+	case 5: {	/* long: mostly spans never shadowed */
+		static const u32 starts[] = { 0x90000000u, WIN, KBASE, 0x1000 };
+
+		va = PICK(starts);
+		pages = chance(30) ? most : 1 + rn(most);
+		if (va == 0x1000 && pages > M.mem / 0x1000 - 1)
+			pages = M.mem / 0x1000 - 1;
+		break;
+	}
+	default:	/* ending exactly at the Switcher */
+		pages = 1 + rn(chance(50) ? 16 : most);
+		va = SWBASE - pages * 0x1000;
+		break;
+	}
+	end = (u64)va + (u64)pages * 0x1000;
+	fz_range_va = va;
+	fz_range_pages = pages;
+	c->a[0] = M.tops[t];
+	c->a[1] = va;
+	c->a[2] = pages;
+	c->stale_or = rewrite_run(t, va, end, WIN, WIN + WPAGES * 0x1000, how, 0) |
+		      rewrite_run(t, va, end, WIN2 - 8 * 0x1000, WIN2 + WPAGES * 0x1000, how, 0) |
+		      rewrite_run(t, va, end, KBASE, KBASE + KPAGES * 0x1000, how, 1) |
+		      rewrite_run(t, va, end, IDS, IDS + NIDS * 0x1000, how, 2);
+}
+
+/* ---- PROTECT_RANGE ------------------------------------------------------------ */
+
+/*
+ * The tops a protect of leaf table L's entries through top t leaves with
+ * W in their shadows (kind as for rewrite_run).
+ */
+static u32 protect_stale(u32 t, umbra_pte_t *d, int kind)
+{
+	if (kind == 0)
+		return left_stale(ADDR(*d), t);
+	return kind == 2 ? ALL_TOPS & ~(1u << t) : 0;
+}
+
+/*
+ * Has this run met entry i of leaf table `table` before? A table linked at
+ * both window slots is met twice, and only the first pass changes it.
+ */
+#define SEEN_TABLES	8
+static u32 seen_table[SEEN_TABLES], seen_bits[SEEN_TABLES][UMBRA_PT_ENTRIES / 32];
+static unsigned nseen;
+
+static int met_before(u32 table, unsigned i)
+{
+	unsigned k = 0;
+
+	while (k < nseen && seen_table[k] != table)
+		k++;
+	if (k == nseen) {
+		if (nseen == SEEN_TABLES)
+			return 0;
+		seen_table[nseen++] = table;
+		__builtin_memset(seen_bits[k], 0, sizeof(seen_bits[k]));
+	}
+	if (seen_bits[k][i / 32] & (1u << (i % 32)))
+		return 1;
+	seen_bits[k][i / 32] |= 1u << (i % 32);
+	return 0;
+}
+
+/*
+ * PROTECT_RANGE: the hypervisor takes W from every present writable leaf
+ * entry of a run of pages in top t and sets software bits there, and
+ * returns how many. Only runs the fuzzer can do without: the window slots
+ * (all of their leaf tables, which self-map writes reach), the kernel
+ * window, the remappable identity pages, and long runs over nothing. In a
+ * batch, calls generated later may still store into the run before this
+ * one runs (SET_PTE does not ask), so the count is not checked there; the
+ * run and the entries above it become dependencies all the same.
+ */
+static void gen_protect_range(struct call *c)
+{
+	static const u32 starts[] = { 0x90000000u, WIN, KBASE };
+	u32 t = pick_top(), top = M.tops[t], va, pages, n = 0, stale = 0;
+	u32 set = chance(50) ? rnd() & AVAIL : 0, most = batch_open ? 64 : UMBRA_RANGE_MAX;
+	int kind = 0;
+	u64 end;
+
+	call_init_pt(c, UMBRA_HC_PROTECT_RANGE, "protect_range");
+	switch (rn(6)) {
+	case 0:
+	case 1:
+		va = (chance(70) ? WIN : WIN2) + 0x1000 * rn(WPAGES);
+		pages = 1 + rn(chance(70) ? 8 : WPAGES);
+		break;
+	case 2:
+		va = WIN2 - 0x1000 * (1 + rn(8));
+		pages = (WIN2 - va) / 0x1000 + 1 + rn(WPAGES);
+		break;
+	case 3:
+		va = KBASE + 0x1000 * rn(KPAGES);
+		pages = 1 + rn(KPAGES);
+		break;
+	case 4:
+		va = IDS + 0x1000 * rn(NIDS);
+		pages = 1 + rn((IDS + NIDS * 0x1000 - va) / 0x1000);
+		break;
+	default:
+		va = PICK(starts);
+		pages = 1 + rn(most);
+		if (chance(30)) {
+			pages = 1 + rn(chance(50) ? 16 : most);
+			va = SWBASE - pages * 0x1000;
+		}
+		break;
+	}
+	end = (u64)va + (u64)pages * 0x1000;
+	nseen = 0;
+	for (u64 p = va; p < end;) {
+		umbra_pte_t *d = dir_slot(top, (u32)p), *l = leaf_slot(top, (u32)p);
+
+#if UMBRA_PAE
+		batch_dep_add(top + 8 * (u32)(p >> 30));
+#endif
+		if (d)
+			batch_dep_add((u32)(uintptr_t)d);
+		if (!l) {
+			p = (p & ~(u64)(DIRSPAN - 1)) + DIRSPAN;
+			continue;
+		}
+		kind = p >= KBASE ? 1 : p >= IDS && p < IDS + NIDS * 0x1000 ? 2 : 0;
+		if (batch_open)
+			stale |= protect_stale(t, d, kind);
+		batch_dep_add((u32)(uintptr_t)l);
+		if ((*l & (UMBRA_PTE_P | UMBRA_PTE_W)) == (UMBRA_PTE_P | UMBRA_PTE_W) &&
+		    !met_before(ADDR(*d), ((u32)p >> 12) & (UMBRA_PT_ENTRIES - 1))) {
+			n++;
+			stale |= protect_stale(t, d, kind);
+		}
+		p += 0x1000;
+	}
+	fz_range_va = va;
+	fz_range_pages = pages;
+	c->a[0] = top;
+	c->a[1] = va;
+	c->a[2] = pages;
+	c->a[3] = set;
+	c->expect = (int32_t)n;
+	c->any_result = batch_open;
+	c->stale_or = stale;
+}
+
 void gen_pt_call(struct call *c)
 {
 	unsigned r = rn(100);
 
-	if (r < 30)
+	if (r < 27)
 		gen_win_pte(c);
-	else if (r < 43)
+	else if (r < 38)
 		gen_kernel_pte(c);
-	else if (r < 47)
+	else if (r < 42)
 		gen_ids_pte(c);
-	else if (r < 55)
+	else if (r < 49)
 		gen_einval_pte(c);
-	else if (r < 72)
+	else if (r < 64)
 		gen_dir(c);
-	else if (r < 77)
+	else if (r < 69)
 		gen_pgd(c);
-	else if (r < 92)
+	else if (r < 80)
 		gen_silent(c);
+	else if (r < 88)
+		gen_update_range(c);
+	else if (r < 94)
+		gen_protect_range(c);
 	else {
 #if UMBRA_PAE
 		gen_dir(c);

@@ -57,6 +57,9 @@ void seg_probe(void)
 
 static u32 touch_target(void)
 {
+	/* The pages the last UPDATE_RANGE announced, while they are news. */
+	if (fz_range_pages && chance(15))
+		return fz_range_va + 0x1000 * rn(fz_range_pages < WPAGES ? fz_range_pages : WPAGES);
 	switch (rn(10)) {
 	case 0: case 1: case 2:
 		return (chance(70) ? WIN : WIN2) + 0x1000 * rn(WPAGES);
