@@ -13,8 +13,7 @@
  * child process so that a broken Switcher table cannot spoil the next.
  *
  * Options: --seeds N, --steps N, --seed N (run only that seed), --trace
- * (print every operation; use with --seed to replay a failure),
- * --known-bugs (also the directed tests of known failures).
+ * (print every operation; use with --seed to replay a failure).
  */
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -473,12 +472,10 @@ static bool protect_reach(char *why, size_t len) { return range_reach(true, why,
  * a directory entry. The shadow of a page below that entry must not stay
  * writable (invariant 1: never more than the guest's tables allow).
  *
- * KNOWN FAILURE at 1dfdd95, both formats: shadow_protect_range() clears W
- * in the directory entry and in the shadow leaf entry for the self-map
- * page only; the shadow leaf table below the directory entry keeps W.
- * Whether the fix is in shadow.c or a sentence in the ABI (a range over a
- * self-map changes directory entries, which want SET_PMD or a flush) is
- * the lead's call; until then it runs only with --known-bugs.
+ * Found by this test at 1dfdd95, in both formats: shadow_protect_range()
+ * cleared W in the directory entry and in the shadow leaf entry for the
+ * self-map page only, and the shadow leaf table below the directory entry
+ * kept W. protect_selfmap() in shadow.c now drops it.
  */
 static bool protect_selfmap(char *why, size_t len)
 {
@@ -548,7 +545,7 @@ static bool switcher_fault_kernel(char *why, size_t len) { return switcher_fault
 int main(int argc, char **argv)
 {
 	unsigned first = 1, seeds = UMBRA_PAE ? 180 : 240, steps = 500;
-	bool trace = false, only = false, known_bugs = false;
+	bool trace = false, only = false;
 	double t0, secs;
 
 	for (int i = 1; i < argc; i++) {
@@ -562,10 +559,8 @@ int main(int argc, char **argv)
 			only = true;
 		} else if (!strcmp(argv[i], "--trace")) {
 			trace = true;
-		} else if (!strcmp(argv[i], "--known-bugs")) {
-			known_bugs = true;
 		} else {
-			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace] [--known-bugs]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--seeds N] [--steps N] [--seed N] [--trace]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -591,11 +586,7 @@ int main(int argc, char **argv)
 	directed(reuse_unreleased, check_fmt("%s: audit mode kills a guest that reuses a table without releasing it", FMT));
 	directed(reuse_released, check_fmt("%s: a table released, then reused, runs clean in audit mode", FMT));
 	directed(update_reach, check_fmt("%s: update_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
-	/* KNOWN FAILURE (fuzz10, for the lead): kept out of make test until shadow.c decides. */
-	if (known_bugs)
-		directed(protect_selfmap, check_fmt("%s: protect_range through a self-map leaves no shadow writable below the directory entry it protects", FMT));
-	else
-		printf("NOTE test_shadow: %s: protect_range through a self-map: a known failure, not run (--known-bugs runs it)\n", FMT);
+	directed(protect_selfmap, check_fmt("%s: protect_range through a self-map leaves no shadow writable below the directory entry it protects", FMT));
 	directed(protect_reach, check_fmt("%s: protect_range reaches the named top and the kernel's leaf tables, not another top sharing the leaf table", FMT));
 	return check_status();
 }
