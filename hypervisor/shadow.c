@@ -602,12 +602,7 @@ bool shadow_pin_stack(struct guest *g)
 {
 	struct shadow *s = &g->shadow;
 
-	/*
-	 * Callers have brought the shadow in line with what changed, so a stack
-	 * still mapped writable there is pinned already: a writable shadow
-	 * entry means the guest's entry is writable and dirty (invariant 1).
-	 */
-	if (s->linear || !g->ss1 || stack_mapped(g))
+	if (s->linear || !g->ss1)
 		return true;
 	for (u32 va = stack_bottom(g); va < stack_top(g); va += PAGE_SIZE) {
 		struct gwalk w;
