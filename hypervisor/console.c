@@ -105,12 +105,13 @@ void console_report(void)
 			"%u KiB was full)\n", waited * 1000 / tsc_khz, UART_TX_RING / 1024);
 }
 
+/* The screen first: whoever sees a line on the serial port finds it on the screen too. */
 static void put(const char *s, size_t n)
 {
-	uart_write(s, n);
 	if (display.kind == DISPLAY_VGA_TEXT)
 		for (size_t i = 0; i < n; i++)
 			vga_putc(s[i]);
+	uart_write(s, n);
 }
 
 void console_write(const char *s, size_t n)
