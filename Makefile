@@ -130,7 +130,7 @@ I686_INSNS := cmov|fcmov|rdtsc|cmpxchg|xadd|bswap|invlpg|wbinvd|rdmsr|wrmsr|syse
 $(B)/hv/arch/x86/cpu_check.c.o: arch/x86/cpu_check.c $(B)/toolchain
 	@mkdir -p $(@D)
 	$(call say,CC,$@)
-	$(Q)$(CC) $(filter-out -march=%,$(CFLAGS)) -march=i386 -c -o $@.new $<
+	$(Q)$(CC) $(filter-out -march=%,$(CFLAGS)) -march=i386 -MT $@ -MF $(@:.o=.d) -c -o $@.new $<
 	$(Q)if $(OBJDUMP) -d $@.new | grep -E '\s($(I686_INSNS))'; then \
 		echo "umbra: $@: instructions a 386 does not have (above)" >&2; rm -f $@.new; exit 1; fi
 	$(Q)mv $@.new $@

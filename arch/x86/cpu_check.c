@@ -99,26 +99,22 @@ static bool has_cpuid(void)
 	return (before ^ after) & EFLAGS_ID;
 }
 
-static void cpuid(u32 leaf, u32 *a, u32 *b, u32 *c, u32 *d)
-{
-	__asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "0"(leaf), "2"(0));
-}
-
 /*
  * "GenuineIntel family 6 model 3" into the line, enough to look the CPU up;
  * CPUID.01H:EDX into *edx1 (0 without leaf 1).
  */
 static void put_cpu_name(u32 *edx1)
 {
-	u32 max, vendor[4], sig, b, c, family, model;
+	struct cpuid_regs r = cpuid(0);
+	u32 max = r.eax, vendor[4] = { r.ebx, r.edx, r.ecx, 0 }, sig, family, model;
 
-	cpuid(0, &max, &vendor[0], &vendor[2], &vendor[1]);
-	vendor[3] = 0;
 	put((const char *)vendor);
 	*edx1 = 0;
 	if (max < 1)
 		return;
-	cpuid(1, &sig, &b, &c, edx1);
+	r = cpuid(1);
+	sig = r.eax;
+	*edx1 = r.edx;
 	family = (sig >> 8) & 0xf;
 	model = (sig >> 4) & 0xf;
 	/* Extended family for family 15, extended model for 6 and 15 (SDM vol. 2A, CPUID). */
