@@ -237,6 +237,22 @@ static bool rmap_note(struct guest *g, struct shadow_top *t, gva_t va, mfn_t m, 
 	return true;
 }
 
+/*
+ * A shadow leaf table is about to get an entry from the guest table this
+ * walk (down to the leaf level) found: say so in the reverse map, so that
+ * one filled from two tables (after a directory entry changed without a
+ * word) loses the fast path instead of being missed by MMU_UPDATE.
+ */
+static bool note_walk(struct guest *g, struct shadow_top *t, gva_t va, void *table,
+		      const struct gwalk *w)
+{
+	if (rmap_note(g, t, va, virt_to_mfn(table), (pfn_t)(pte_addr(F, w->e[LEAF - 1]) >> PAGE_SHIFT),
+		      w->write, w->user))
+		return true;
+	guest_kill(g, "out of memory for shadow page tables at 0x%x", va);
+	return false;
+}
+
 static void rmap_destroy(struct guest *g)
 {
 	mfn_t *dir;
@@ -746,6 +762,8 @@ s32 shadow_set_entry(struct guest *g, unsigned level, gpa_t cr3, gva_t va, u64 v
 		if (table) {
 			bool ready = (value & PTE_P) && (value & PTE_A);
 
+			if (!note_walk(g, t, va, table, &w))
+				return UMBRA_ENOMEM;
 			w.e[LEAF] = value;
 			pte_set(F, table, pt_index(F, LEAF, va),
 				ready ? make_spte(g, value, w.write && (value & PTE_W),
@@ -828,6 +846,8 @@ s32 shadow_update_range(struct guest *g, gpa_t cr3, gva_t va, u32 pages)
 			return UMBRA_EINVAL;
 		if (r < (int)LEAF)
 			continue;	/* unlinked without a word: as stale as a TLB until a flush */
+		if (!note_walk(g, owner, (u32)at, table, &w))
+			return UMBRA_ENOMEM;
 		if (!resync_leaf(g, (u32)ALIGN_DOWN(at, span), &w, table, pt_index(F, LEAF, (u32)at),
 				 pt_index(F, LEAF, (u32)(stop - 1)) + 1))
 			return UMBRA_EINVAL;

@@ -166,6 +166,7 @@ void op_edit_flush(void);
 
 void op_update_range(void);
 void op_protect_range(void);
+void op_mmu_update(void);
 int hostile_protect_bits(gva_t va, char *what, size_t len, char *want, size_t wlen);
 int hostile_protect_stack(char *what, size_t len, char *want, size_t wlen);
 bool map_stack(u32 lo, u32 hi);

@@ -2,7 +2,8 @@
  * Runs of leaf entries rewritten in place and announced once, fork's
  * write-protect done by the hypervisor, and the process switch that sets
  * the kernel stack in the same call (see sim_internal.h): UPDATE_RANGE,
- * PROTECT_RANGE and SWITCH, in valid and hostile use.
+ * PROTECT_RANGE and SWITCH, in valid and hostile use, and MMU_UPDATE, the
+ * same rewrites named by where the entries live.
  *
  * What UPDATE_RANGE reaches, as the ABI says: in every span of the range
  * whose leaf table the named top level still links, the shadow of that top
@@ -170,6 +171,94 @@ void op_update_range(void)
 			continue;	/* unlinked: what was stale stays stale until a flush */
 		check_resynced(t, a, stop);
 		dirty(t, a, stop, false);
+	}
+}
+
+/* ---- MMU_UPDATE ------------------------------------------------------------ */
+
+static struct umbra_mmu_update list[UMBRA_MMU_UPDATE_MAX];
+static bool was_stale[UMBRA_MMU_UPDATE_MAX];
+
+/*
+ * The same rewrites as UPDATE_RANGE, but named by where the entries live
+ * and written by the hypervisor: afterwards the guest's entries hold the
+ * values asked, and where the named top still links the leaf table its
+ * shadow agrees at once (MMU_UPDATE reaches every shadow of the table; a
+ * table with two is flushed whole, which the checks see as no shadow).
+ */
+void op_mmu_update(void)
+{
+	/*
+	 * User leaf tables only: the kernel region's shared shadow is built from
+	 * whichever top's leaf table a fault walked, which may be another frame
+	 * holding the same entries, and MMU_UPDATE reaches only the shadows built
+	 * from the table named (the ABI says so).
+	 */
+	bool kernel = false;
+	int t = cur < 0 || kernel ? (int)pick(ntops) : coin(70) ? cur : (int)pick(ntops);
+	unsigned mode = pick(RW_MIXED + 1), n = 0;
+	char what[96];
+	gva_t va;
+	u32 pages;
+	u64 end;
+
+	choose_range(kernel, &va, &pages);
+	pages = MIN(pages, UMBRA_MMU_UPDATE_MAX);
+	end = (u64)va + (u64)pages * PAGE_SIZE;
+	if (kernel_va(end - 1))
+		end = MAX((u64)va, (u64)ALIGN_DOWN(end - 1, DIR_SPAN));
+	while (end > va && kernel_va(end - 1))
+		end -= DIR_SPAN;
+	if (end <= va)
+		return;
+	for (u64 a = va; a < end; a += PAGE_SIZE)
+		was_stale[(a - va) >> PAGE_SHIFT] = is_dirty(t, (gva_t)a);
+	for (u64 a = va; a < end;) {
+		gpa_t at = leaf_entry_at(tops[t], (gva_t)a);
+		pte_t v;
+
+		if (at == GPA_NONE) {
+			a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN;
+			continue;
+		}
+		v = rewritten(mode, (gva_t)a, gget(at));
+		list[n] = (struct umbra_mmu_update){ at, v };
+		wrote_at[n] = at;
+		wrote[n++] = v;
+		if (v & P)
+			remember(t, (gva_t)a);
+		a += PAGE_SIZE;
+	}
+	if (!n)
+		return;
+	snprintf(what, sizeof(what), "mmu_update(%u entries of 0x%x from 0x%x)", n, tops[t], va);
+	note("top 0x%x: %u leaf entries of [0x%x, 0x%llx) %s through %s", tops[t], n, va,
+	     (unsigned long long)end, rw_names[mode], what);
+	sim_totals.ranges++;
+	if (!call_ok(shadow_mmu_update(g, list, n), what))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		pte_t e = gget(wrote_at[i]);
+
+		/* Pinning the stack again may set A and D, as the CPU would. */
+		if (e != wrote[i] && (!(wrote[i] & P) || (e & ~(A | D)) != (wrote[i] & ~(A | D)))) {
+			fail(CK_CALLS, "%s left the guest's entry at 0x%x 0x%llx, not 0x%llx", what,
+			     wrote_at[i], (unsigned long long)e, (unsigned long long)wrote[i]);
+			break;
+		}
+	}
+	if (cur < 0)
+		return;		/* the linear mapping: nothing shadowed from these tables */
+	/*
+	 * A page the model holds stale (a silent change, of a directory entry
+	 * say) may be shadowed from another table than the one named: it stays
+	 * stale. The others must agree at once.
+	 */
+	for (u64 a = va; a < end; a += PAGE_SIZE) {
+		struct walk w;
+
+		if (!was_stale[(a - va) >> PAGE_SHIFT] && walk(tops[t], (gva_t)a, &w) >= (int)LEAF)
+			check_resynced(t, a, a + PAGE_SIZE);
 	}
 }
 

@@ -62,8 +62,10 @@ static void step(bool raw)
 		op_edit_flush();
 	else if (r < 89)
 		op_retire();
-	else if (r < 93)
+	else if (r < 92)
 		op_update_range();
+	else if (r < 94)
+		op_mmu_update();
 	else if (r < 96)
 		op_protect_range();
 	else
