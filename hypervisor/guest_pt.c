@@ -32,24 +32,25 @@ static bool check_at(struct guest *g, const char *who, unsigned level, const cha
 }
 
 /* The message is made only for a bad entry: these checks are on the update paths. */
-bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
+static bool check_placed(struct guest *g, const char *who, unsigned level, pte_t e,
+			 const char *fmt, u32 where)
 {
 	char place[24];
 
 	if (guest_entry_valid(g, level, e))
 		return true;
-	snprintf(place, sizeof(place), "for 0x%x", va);
+	snprintf(place, sizeof(place), fmt, where);
 	return check_at(g, who, level, place, e);
+}
+
+bool guest_entry_check(struct guest *g, const char *who, unsigned level, gva_t va, pte_t e)
+{
+	return check_placed(g, who, level, e, "for 0x%x", va);
 }
 
 bool guest_entry_check_gpa(struct guest *g, const char *who, unsigned level, gpa_t at, pte_t e)
 {
-	char place[24];
-
-	if (guest_entry_valid(g, level, e))
-		return true;
-	snprintf(place, sizeof(place), "at gpa 0x%x", at);
-	return check_at(g, who, level, place, e);
+	return check_placed(g, who, level, e, "at gpa 0x%x", at);
 }
 
 void guest_set_accessed(struct guest *g, struct gwalk *w, bool write)

@@ -114,6 +114,49 @@ static void check_resynced(int t, u64 lo, u64 hi)
 }
 
 /*
+ * The new values for the leaf entries of [va, end) in top t, in wrote_at[]
+ * and wrote[]; stored at once if `store` (the guest rewrites in place),
+ * else left for the call to store. Returns how many.
+ */
+static unsigned plan_run(int t, unsigned mode, gva_t va, u64 end, bool store)
+{
+	unsigned n = 0;
+
+	for (u64 a = va; a < end;) {
+		gpa_t at = leaf_entry_at(tops[t], (gva_t)a);
+		pte_t v;
+
+		if (at == GPA_NONE) {
+			a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN;
+			continue;
+		}
+		v = rewritten(mode, (gva_t)a, gget(at));
+		if (store)
+			gset(at, v);
+		wrote_at[n] = at;
+		wrote[n++] = v;
+		if (v & P)
+			remember(t, (gva_t)a);
+		a += PAGE_SIZE;
+	}
+	return n;
+}
+
+/* After the call the guest's entries hold what was planned (pinning the stack may add A and D). */
+static void check_stored(const char *what, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		pte_t e = gget(wrote_at[i]);
+
+		if (e != wrote[i] && (!(wrote[i] & P) || (e & ~(A | D)) != (wrote[i] & ~(A | D)))) {
+			fail(CK_CALLS, "%s left the guest's entry at 0x%x 0x%llx, not 0x%llx", what,
+			     wrote_at[i], (unsigned long long)e, (unsigned long long)wrote[i]);
+			break;
+		}
+	}
+}
+
+/*
  * The guest rewrites the leaf entries of a run of pages in top t (the
  * current one mostly, the kernel's for all), then makes one call.
  */
@@ -129,38 +172,14 @@ void op_update_range(void)
 
 	choose_range(kernel, &va, &pages);
 	end = (u64)va + (u64)pages * PAGE_SIZE;
-	for (u64 a = va; a < end;) {
-		gpa_t at = leaf_entry_at(tops[t], (gva_t)a);
-		pte_t v;
-
-		if (at == GPA_NONE) {
-			a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN;
-			continue;
-		}
-		v = rewritten(mode, (gva_t)a, gget(at));
-		gset(at, v);
-		wrote_at[n] = at;
-		wrote[n++] = v;
-		if (v & P)
-			remember(t, (gva_t)a);
-		a += PAGE_SIZE;
-	}
+	n = plan_run(t, mode, va, end, true);
 	snprintf(what, sizeof(what), "update_range(0x%x, 0x%x, %u)", tops[t], va, pages);
 	note("top 0x%x: %u leaf entries of [0x%x, 0x%llx) %s, then %s", tops[t], n, va,
 	     (unsigned long long)end, rw_names[mode], what);
 	sim_totals.ranges++;
 	if (!call_ok(shadow_update_range(g, tops[t], va, pages), what))
 		return;
-	for (unsigned i = 0; i < n; i++) {
-		pte_t e = gget(wrote_at[i]);
-
-		/* Pinning the stack again may set A and D, as the CPU would. */
-		if (e != wrote[i] && (!(wrote[i] & P) || (e & ~(A | D)) != (wrote[i] & ~(A | D)))) {
-			fail(CK_CALLS, "%s changed the guest's entry at 0x%x from 0x%llx to 0x%llx", what,
-			     wrote_at[i], (unsigned long long)wrote[i], (unsigned long long)e);
-			break;
-		}
-	}
+	check_stored(what, n);
 	if (cur < 0)
 		return;		/* the linear mapping: nothing read, nothing to model */
 	for (u64 a = va; a < end; a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN) {
@@ -213,40 +232,18 @@ void op_mmu_update(void)
 		return;
 	for (u64 a = va; a < end; a += PAGE_SIZE)
 		was_stale[(a - va) >> PAGE_SHIFT] = is_dirty(t, (gva_t)a);
-	for (u64 a = va; a < end;) {
-		gpa_t at = leaf_entry_at(tops[t], (gva_t)a);
-		pte_t v;
-
-		if (at == GPA_NONE) {
-			a = ALIGN_DOWN(a, DIR_SPAN) + DIR_SPAN;
-			continue;
-		}
-		v = rewritten(mode, (gva_t)a, gget(at));
-		list[n] = (struct umbra_mmu_update){ at, v };
-		wrote_at[n] = at;
-		wrote[n++] = v;
-		if (v & P)
-			remember(t, (gva_t)a);
-		a += PAGE_SIZE;
-	}
+	n = plan_run(t, mode, va, end, false);
 	if (!n)
 		return;
+	for (unsigned i = 0; i < n; i++)
+		list[i] = (struct umbra_mmu_update){ wrote_at[i], wrote[i] };
 	snprintf(what, sizeof(what), "mmu_update(%u entries of 0x%x from 0x%x)", n, tops[t], va);
 	note("top 0x%x: %u leaf entries of [0x%x, 0x%llx) %s through %s", tops[t], n, va,
 	     (unsigned long long)end, rw_names[mode], what);
 	sim_totals.ranges++;
 	if (!call_ok(shadow_mmu_update(g, list, n), what))
 		return;
-	for (unsigned i = 0; i < n; i++) {
-		pte_t e = gget(wrote_at[i]);
-
-		/* Pinning the stack again may set A and D, as the CPU would. */
-		if (e != wrote[i] && (!(wrote[i] & P) || (e & ~(A | D)) != (wrote[i] & ~(A | D)))) {
-			fail(CK_CALLS, "%s left the guest's entry at 0x%x 0x%llx, not 0x%llx", what,
-			     wrote_at[i], (unsigned long long)e, (unsigned long long)wrote[i]);
-			break;
-		}
-	}
+	check_stored(what, n);
 	if (cur < 0)
 		return;		/* the linear mapping: nothing shadowed from these tables */
 	/*
