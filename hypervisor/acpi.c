@@ -338,5 +338,5 @@ void acpi_init(const struct mb_info *mbi)
 	     "0x%x/0x%x, \\_S5 %s (%u/%u), reset %s 0x%x <- 0x%x, HPET 0x%x\n", acpi.oem, acpi.pm_timer,
 	     acpi.pm_timer_32 ? 32 : 24, acpi.pm1a_cnt, acpi.pm1b_cnt, acpi.s5 ? "found" : "missing",
 	     acpi.slp_typa, acpi.slp_typb, acpi.reset ? "register" : "none", acpi.reset_port,
-	     acpi.reset_value, acpi.hpet);
+	     acpi.reset_value, (u32)acpi.hpet);
 }

@@ -24,7 +24,11 @@ static struct guest *free_slot(void)
 	return NULL;
 }
 
-/* Every frame of guest memory, zeroed, and the p2m leaves that list them. */
+/*
+ * Every frame of guest memory, zeroed, and the p2m leaves that list them.
+ * Guest memory comes from above the one-to-one map first; the p2m, which
+ * every shadow fault reads, stays in it.
+ */
 static bool alloc_memory(struct guest *g)
 {
 	mfn_t *dir;
@@ -42,7 +46,7 @@ static bool alloc_memory(struct guest *g)
 				return false;
 			memset(mfn_to_virt(dir[pfn / P2M_PER_PAGE]), 0xff, PAGE_SIZE);
 		}
-		m = frame_alloc_zeroed(FRAME_GUEST, g->id);
+		m = frame_alloc_any_zeroed(FRAME_GUEST, g->id);
 		if (m == MFN_NONE)
 			return false;
 		leaf = mfn_to_virt(dir[pfn / P2M_PER_PAGE]);

@@ -10,6 +10,7 @@
 #include "../arch/x86/switcher_layout.h"
 #include "../arch/x86/paging.h"
 #include "../mm/phys.h"
+#include "../mm/window.h"
 #include "timer.h"
 
 extern char switcher_stub_table[];
@@ -256,6 +257,9 @@ static bool valid_syscall_vector(u32 v)
 	return v == 0 || (v >= VEC_IRQ0 + 16 && v < VEC_COUNT && v != UMBRA_HCALL_VECTOR);
 }
 
+/* A guest's shared page may lie above the one-to-one map: it has a pinned slot. */
+_Static_assert(MAX_GUESTS <= WINDOW_PINS, "a window pin for each guest's shared page");
+
 s32 hc_set_shared(struct guest *g, const u32 a[4])
 {
 	gpa_t gpa = a[0];
@@ -266,7 +270,7 @@ s32 hc_set_shared(struct guest *g, const u32 a[4])
 		guest_kill(g, "set_shared: 0x%x is not a page-aligned address of guest memory", gpa);
 		return UMBRA_EINVAL;
 	}
-	s = mfn_to_virt(guest_p2m(g, gpa >> PAGE_SHIFT));
+	s = window_pin(g->id, guest_p2m(g, gpa >> PAGE_SHIFT));	/* kept in g->shared */
 	if (!valid_syscall_vector(s->syscall_vector)) {
 		guest_kill(g, "set_shared: system-call vector %u is reserved (use 48-255, not 0x%x)",
 			   s->syscall_vector, UMBRA_HCALL_VECTOR);

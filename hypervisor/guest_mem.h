@@ -7,11 +7,15 @@
 #define UMBRA_HV_GUEST_MEM_H
 
 #include "guest.h"
+#include "../mm/window.h"
 
-/* The hypervisor's pointer to a byte of guest memory; gpa must be inside it. */
+/*
+ * The hypervisor's pointer to a byte of guest memory; gpa must be inside
+ * it. Good to the end of its page, for as long as frame_map() promises.
+ */
 static inline void *guest_phys_ptr(const struct guest *g, gpa_t gpa)
 {
-	return (u8 *)mfn_to_virt(guest_p2m(g, gpa >> PAGE_SHIFT)) + (gpa & ~PAGE_MASK);
+	return (u8 *)frame_map(guest_p2m(g, gpa >> PAGE_SHIFT)) + (gpa & ~PAGE_MASK);
 }
 
 /* False, and nothing copied, if any byte lies outside guest memory. */

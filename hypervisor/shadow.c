@@ -419,20 +419,24 @@ static inline __attribute__((always_inline)) pte_t make_spte(const struct guest 
  * make_spte() for the update loops, where the permissions above the leaf
  * are fixed for a whole table: `allow` is the leaf flags that pass (U only
  * if the levels above allow it), `write` is W if they allow writing. The
- * flags are 32-bit arithmetic whatever the format; e must be valid.
+ * flags are 32-bit arithmetic whatever the format; e must be valid. The
+ * machine frame may lie above 4 GiB (PAE), so the address is the one
+ * 64-bit part; the 2-level build keeps only the low word, which holds it.
  */
-/* Machine frames are below 4 GiB: a shadow leaf entry's address fits in 32 bits. */
-_Static_assert(sizeof(paddr_t) == 4, "spte_fast() builds shadow entries in 32 bits");
-
-static inline __attribute__((always_inline)) u32 spte_fast(const mfn_t *p2m_dir, u32 e,
-							     u32 allow, u32 write)
+static inline __attribute__((always_inline)) pte_t spte_fast(const mfn_t *p2m_dir, u32 e,
+							       u32 allow, u32 write)
 {
 	u32 pfn = e >> PAGE_SHIFT;
 	const mfn_t *p2m = mfn_to_virt(p2m_dir[pfn / P2M_PER_PAGE]);
 
+	mfn_t m = p2m[pfn % P2M_PER_PAGE];
 	/* Writable only once dirty (invariant 1): W is kept only beside D. */
-	return p2m[pfn % P2M_PER_PAGE] << PAGE_SHIFT | (e & allow) | (u32)(PTE_P | PTE_A | PTE_D) |
-	       (e & write & (e & (u32)PTE_D) >> (6 - 1));
+	u32 lo = m << PAGE_SHIFT | (e & allow) | (u32)(PTE_P | PTE_A | PTE_D) |
+		 (e & write & (e & (u32)PTE_D) >> (6 - 1));
+
+	if (F->entry_bytes == 4)
+		return lo;
+	return (pte_t)(m >> (32 - PAGE_SHIFT)) << 32 | lo;
 }
 
 /*

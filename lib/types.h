@@ -13,7 +13,7 @@ typedef uint64_t u64;
 typedef int32_t s32;
 typedef int64_t s64;
 
-typedef u32 paddr_t;	/* machine-physical address */
+typedef u64 paddr_t;	/* machine-physical address: PAE reaches past 4 GiB */
 typedef u32 mfn_t;	/* machine frame number */
 typedef u32 gpa_t;	/* guest-physical address */
 typedef u32 pfn_t;	/* guest frame number */

@@ -3,33 +3,32 @@
  *
  * Before any frame can be allocated, the allocator's own table needs a
  * home: the highest usable address fixes its size, and it goes in the
- * first page-aligned place above 1 MiB that holds nothing the bootloader
- * left there (the low 1 MiB, the hypervisor image, the Multiboot
- * information, the modules and their command lines). Those ranges are
- * reserved under their owners, so that the boot figures and the `m`
- * debug key say who holds what, and the rest becomes free. RAM at or above the
- * Switcher region is left out, since the hypervisor maps RAM one-to-one
- * only below it; so is RAM above 4 GiB, which 2-level paging cannot reach
- * and which the PAE build does not use yet (its frames, the frame table
- * and the one-to-one map are all 32-bit). The boot says how much RAM the
- * firmware reported, how much is used, and what is left and why: on a PC
- * with more than about 3 GiB the firmware moves the RAM that the PCI hole
- * below 4 GiB would hide above 4 GiB, where it goes unused for now.
+ * first page-aligned place above 1 MiB, in the one-to-one map, that holds
+ * nothing the bootloader left there (the low 1 MiB, the hypervisor image,
+ * the Multiboot information, the modules and their command lines). Those
+ * ranges are reserved under their owners, so that the boot figures and
+ * the `m` debug key say who holds what, and the rest becomes free.
+ *
+ * The hypervisor maps RAM one-to-one below WINDOW_BASE; RAM above that
+ * (in the PAE build, what a PC puts above 4 GiB) is used for guest memory
+ * only, reached through the mapping window. What a build cannot address
+ * is left out: above 4 GiB for 2-level paging, above the CPU's physical
+ * address width or 64 GiB (the most the frame table covers) for PAE. The
+ * boot says how much RAM the firmware reported, how much is used and how
+ * much of that is above the one-to-one map, and what is left and why.
  */
 #include "boot_mem.h"
 #include "frame.h"
+#include "window.h"
 #include "../arch/x86/paging.h"
-#include "../arch/x86/switcher_layout.h"
 #include "../hypervisor/console.h"
+#include "../lib/format.h"
 #include "../lib/string.h"
 
 extern char _image_start[], _image_end[];
 
-/*
- * RAM the hypervisor can use ends below the Switcher region: above it is
- * not mapped one-to-one, and usable frames must be reachable.
- */
-#define RAM_LIMIT	((u64)SWITCHER_BASE)
+#define DIRECT_LIMIT	((u64)WINDOW_BASE)	/* the one-to-one map ends here */
+#define TABLE_LIMIT	(64ull << 30)		/* 16 Mi frames: a 128 MiB frame table */
 
 struct range {
 	paddr_t start, end;
@@ -54,13 +53,17 @@ static bool overlaps_busy(paddr_t start, paddr_t end)
 	return false;
 }
 
-#define GiB4		(1ull << 32)
-
 typedef void (*ram_fn)(u64 start, u64 end, void *ctx);
 
-/* RAM as the firmware reported it, in bytes, and the parts left unused. */
+/*
+ * RAM as the firmware reported it, in bytes, and the parts left unused:
+ * below 1 MiB, and at or above `limit`, the end of what can be used, for
+ * the reason `why` gives.
+ */
 static struct {
-	u64 total, low, above_4g, beyond_map;
+	u64 total, low, beyond;
+	u64 limit;
+	char why[80];
 } ram;
 
 static void count_ram(u64 start, u64 end, void *ctx)
@@ -69,10 +72,8 @@ static void count_ram(u64 start, u64 end, void *ctx)
 	ram.total += end - start;
 	if (start < MiB(1))
 		ram.low += MIN(end, MiB(1)) - start;
-	if (end > GiB4)
-		ram.above_4g += end - MAX(start, GiB4);
-	if (start < GiB4 && end > RAM_LIMIT)
-		ram.beyond_map += MIN(end, GiB4) - MAX(start, RAM_LIMIT);
+	if (end > ram.limit)
+		ram.beyond += end - MAX(start, ram.limit);
 }
 
 /* The firmware's RAM below `limit`; an entry that wraps past 2^64 is no RAM. */
@@ -97,7 +98,21 @@ static void for_each_ram_below(const struct mb_info *mbi, u64 limit, ram_fn fn, 
 /* RAM the hypervisor can use. */
 static void for_each_ram(const struct mb_info *mbi, ram_fn fn, void *ctx)
 {
-	for_each_ram_below(mbi, RAM_LIMIT, fn, ctx);
+	for_each_ram_below(mbi, ram.limit, fn, ctx);
+}
+
+/* The end of what this build, on this CPU, can address, and why it ends there. */
+static void set_limit(void)
+{
+	unsigned bits = MIN(pt_native.phys_bits, cpu_phys_bits());
+
+	ram.limit = MIN(1ull << bits, TABLE_LIMIT);
+	if (pt_native.phys_bits == 32)
+		snprintf(ram.why, sizeof(ram.why), "2-level paging reaches only the first 4 GiB");
+	else if (ram.limit == TABLE_LIMIT)
+		snprintf(ram.why, sizeof(ram.why), "umbra's frame table covers at most 64 GiB");
+	else
+		snprintf(ram.why, sizeof(ram.why), "this CPU's physical addresses have %u bits", bits);
 }
 
 /*
@@ -109,7 +124,7 @@ static void for_each_ram(const struct mb_info *mbi, ram_fn fn, void *ctx)
 static void report_ram(const struct mb_info *mbi, u64 used)
 {
 	u64 unused = ram.total - MIN(used, ram.total);
-	u64 pieces = unused - MIN(unused, ram.low + ram.above_4g + ram.beyond_map);
+	u64 pieces = unused - MIN(unused, ram.low + ram.beyond);
 
 	klog(LOG_INFO, "umbra: RAM: the firmware reports %llu KiB%s; umbra uses %llu KiB, "
 	     "and leaves %llu KiB unused\n", ram.total / 1024,
@@ -119,16 +134,18 @@ static void report_ram(const struct mb_info *mbi, u64 used)
 	if (ram.low)
 		klog(LOG_INFO, "  %llu KiB below 1 MiB: left to the BIOS and the firmware's tables\n",
 		     ram.low / 1024);
-	if (ram.beyond_map)
-		klog(LOG_INFO, "  %llu KiB from 0x%x to 4 GiB: the hypervisor maps RAM one-to-one "
-		     "only below its Switcher region\n", ram.beyond_map / 1024, (u32)RAM_LIMIT);
-	if (ram.above_4g)
-		klog(LOG_INFO, "  %llu KiB above 4 GiB: %s\n", ram.above_4g / 1024,
-		     pt_native.entry_bytes == 4 ? "2-level paging reaches only the first 4 GiB"
-					   : "this PAE build does not use RAM above 4 GiB yet");
+	if (ram.beyond && ram.limit % (1ull << 30) == 0)
+		klog(LOG_INFO, "  %llu KiB above %llu GiB: %s\n", ram.beyond / 1024, ram.limit >> 30,
+		     ram.why);
+	else if (ram.beyond)
+		klog(LOG_INFO, "  %llu KiB from 0x%llx up: %s\n", ram.beyond / 1024, ram.limit, ram.why);
 	if (pieces)
 		klog(LOG_INFO, "  %llu KiB in partial pages at the ends of the firmware's ranges\n",
 		     pieces / 1024);
+	if (frame_count_above())
+		klog(LOG_INFO, "umbra: RAM: %u KiB of it lies above the one-to-one map, which ends "
+		     "at 0x%llx: guest memory only, reached through a %u-page window\n",
+		     frame_count_above() * 4, (u64)frames_direct << PAGE_SHIFT, WINDOW_RING);
 }
 
 static u64 used_bytes(void)
@@ -196,31 +213,51 @@ static void note_busy(const struct mb_info *mbi)
 	}
 }
 
+static u32 table_bytes(u64 top)
+{
+	return ALIGN_UP((u32)(top >> PAGE_SHIFT) * (u32)sizeof(struct frame), PAGE_SIZE);
+}
+
+/* A place for a table of frames [0, top >> PAGE_SHIFT) in the one-to-one map, or 0. */
+static paddr_t place_table(const struct mb_info *mbi, u64 top)
+{
+	struct table_spot spot = { table_bytes(top), 0 };
+
+	for_each_ram_below(mbi, DIRECT_LIMIT, find_spot, &spot);
+	return spot.found;
+}
+
 paddr_t boot_mem_init(const struct mb_info *mbi)
 {
-	u64 top = 0;
-	struct table_spot spot = { 0, 0 };
-	mfn_t nframes;
+	u64 top = 0, direct_top = 0;
+	paddr_t table;
 
 	if (!(mbi->flags & (MB_INFO_MEM_MAP | MB_INFO_MEMORY)))
 		return 0;
-	for_each_ram_below(mbi, UINT64_MAX, count_ram, NULL);
-	for_each_ram(mbi, find_top, &top);
-	nframes = top >> PAGE_SHIFT;
+	set_limit();
 	note_busy(mbi);
-	spot.bytes = ALIGN_UP(nframes * sizeof(struct frame), PAGE_SIZE);
-	for_each_ram(mbi, find_spot, &spot);
-	if (!spot.found)
+	for_each_ram(mbi, find_top, &top);
+	table = place_table(mbi, top);
+	if (!table && top > DIRECT_LIMIT) {	/* no room to cover it all: only what is mapped */
+		ram.limit = DIRECT_LIMIT;
+		snprintf(ram.why, sizeof(ram.why), "no room in the one-to-one map for a frame table that covers it");
+		top = 0;
+		for_each_ram(mbi, find_top, &top);
+		table = place_table(mbi, top);
+	}
+	if (!table)
 		return 0;
+	for_each_ram_below(mbi, UINT64_MAX, count_ram, NULL);
 
-	frame_init((struct frame *)(uintptr_t)spot.found, nframes);
+	for_each_ram_below(mbi, DIRECT_LIMIT, find_top, &direct_top);
+	frame_init((struct frame *)(uintptr_t)table, top >> PAGE_SHIFT, direct_top >> PAGE_SHIFT);
 	for_each_ram(mbi, add_ram, NULL);
 	for (unsigned i = 0; i < nr_busy; i++)
 		frame_reserve(busy[i].start, busy[i].end, busy[i].owner);
-	frame_reserve(spot.found, spot.found + spot.bytes, FRAME_HYPERVISOR);
+	frame_reserve(table, table + table_bytes(top), FRAME_HYPERVISOR);
 	frame_seal();
 	report_ram(mbi, used_bytes());
-	return (paddr_t)top;
+	return direct_top;
 }
 
 bool boot_mem_firmware_range(const struct mb_info *mbi, u64 start, u64 len)

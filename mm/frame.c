@@ -8,14 +8,19 @@
  */
 #include "frame.h"
 #include "phys.h"
+#include "window.h"
 #include "../lib/panic.h"
 #include "../lib/string.h"
 
 #define LIST_END	((u32)-1)
 
+enum { DIRECT, ABOVE };
+
+mfn_t frames_direct;
 static struct frame *frames;
 static mfn_t nr_frames;
-static u32 free_head = LIST_END;
+static u32 free_head[2] = { LIST_END, LIST_END };	/* [DIRECT], [ABOVE] */
+static u32 nr_above;
 static u32 counts[FRAME_OWNER_COUNT];
 static u32 guest_counts[NO_GUEST];	/* frames each guest id owns, any owner kind */
 
@@ -47,11 +52,17 @@ static void set_owner(mfn_t mfn, enum frame_owner owner, u8 guest)
 	frames[mfn].guest = guest;
 }
 
-void frame_init(struct frame *table, mfn_t nframes)
+static inline unsigned list_of(mfn_t m)
+{
+	return m < frames_direct ? DIRECT : ABOVE;
+}
+
+void frame_init(struct frame *table, mfn_t nframes, mfn_t direct)
 {
 	frames = table;
 	nr_frames = nframes;
-	free_head = LIST_END;
+	frames_direct = MIN(direct, nframes);
+	free_head[DIRECT] = free_head[ABOVE] = LIST_END;
 	memset(counts, 0, sizeof(counts));
 	memset(guest_counts, 0, sizeof(guest_counts));
 	for (mfn_t i = 0; i < nframes; i++)
@@ -81,28 +92,52 @@ void frame_reserve(paddr_t start, paddr_t end, enum frame_owner owner)
 			set_owner(m, owner, NO_GUEST);
 }
 
-/* Thread free frames so that allocation hands out low frames first. */
+/* Thread free frames so that each list hands out its low frames first. */
 void frame_seal(void)
 {
-	free_head = LIST_END;
+	free_head[DIRECT] = free_head[ABOVE] = LIST_END;
+	nr_above = 0;
 	for (mfn_t m = nr_frames; m-- > 0;) {
+		if (m >= frames_direct && frames[m].owner != FRAME_RESERVED)
+			nr_above++;
 		if (frames[m].owner != FRAME_FREE)
 			continue;
-		frames[m].next = free_head;
-		free_head = m;
+		frames[m].next = free_head[list_of(m)];
+		free_head[list_of(m)] = m;
 	}
+}
+
+static mfn_t take(unsigned list, enum frame_owner owner, u8 guest)
+{
+	mfn_t m = free_head[list];
+
+	if (m == LIST_END)
+		return MFN_NONE;
+	free_head[list] = frames[m].next;
+	frames[m].tag = FRAME_NO_TAG;
+	frames[m].refs = 1;
+	set_owner(m, owner, guest);
+	return m;
 }
 
 mfn_t frame_alloc(enum frame_owner owner, u8 guest)
 {
-	mfn_t m = free_head;
+	return take(DIRECT, owner, guest);
+}
 
-	if (m == LIST_END)
-		return MFN_NONE;
-	free_head = frames[m].next;
-	frames[m].tag = FRAME_NO_TAG;
-	frames[m].refs = 1;
-	set_owner(m, owner, guest);
+mfn_t frame_alloc_any(enum frame_owner owner, u8 guest)
+{
+	mfn_t m = take(ABOVE, owner, guest);
+
+	return m != MFN_NONE ? m : take(DIRECT, owner, guest);
+}
+
+mfn_t frame_alloc_any_zeroed(enum frame_owner owner, u8 guest)
+{
+	mfn_t m = frame_alloc_any(owner, guest);
+
+	if (m != MFN_NONE)
+		memset(frame_map(m), 0, PAGE_SIZE);
 	return m;
 }
 
@@ -129,8 +164,8 @@ void frame_put(mfn_t mfn)
 	if (--f->refs)
 		return;
 	set_owner(mfn, FRAME_FREE, NO_GUEST);
-	f->next = free_head;
-	free_head = mfn;
+	f->next = free_head[list_of(mfn)];
+	free_head[list_of(mfn)] = mfn;
 }
 
 const struct frame *frame_info(mfn_t mfn)
@@ -167,4 +202,9 @@ u32 frame_count_owned(enum frame_owner owner, u8 guest)
 u32 frame_total(void)
 {
 	return nr_frames;
+}
+
+u32 frame_count_above(void)
+{
+	return nr_above;
 }

@@ -5,8 +5,10 @@
  * Built in three steps at boot: frame_init() over a table the caller placed,
  * frame_add_ram() for each usable range of the memory map, frame_reserve()
  * for what is already in use, then frame_seal() threads the free frames
- * into a list. After that, allocation and release are O(1). Exhaustion is an
- * ordinary error: frame_alloc() returns MFN_NONE.
+ * into two lists: those the hypervisor maps one-to-one (below
+ * frames_direct) and those above, which it reaches only through the
+ * mapping window (window.h). After that, allocation and release are O(1).
+ * Exhaustion is an ordinary error: frame_alloc() returns MFN_NONE.
  */
 #ifndef UMBRA_MM_FRAME_H
 #define UMBRA_MM_FRAME_H
@@ -40,13 +42,21 @@ struct frame {
 	u8 guest;		/* owning guest's id, or NO_GUEST */
 };
 
-void frame_init(struct frame *table, mfn_t nframes);
+/* A table for frames [0, nframes), of which [0, direct) are mapped one-to-one. */
+void frame_init(struct frame *table, mfn_t nframes, mfn_t direct);
 void frame_add_ram(paddr_t start, paddr_t end);
 void frame_reserve(paddr_t start, paddr_t end, enum frame_owner owner);
 void frame_seal(void);
 
+/* A frame in the one-to-one map, which mfn_to_virt() reaches. */
 mfn_t frame_alloc(enum frame_owner owner, u8 guest);
 mfn_t frame_alloc_zeroed(enum frame_owner owner, u8 guest);
+/*
+ * A frame from anywhere, above the one-to-one map first (to keep that for
+ * what only it can hold), reached through frame_map(): for guest memory.
+ */
+mfn_t frame_alloc_any(enum frame_owner owner, u8 guest);
+mfn_t frame_alloc_any_zeroed(enum frame_owner owner, u8 guest);
 void frame_get(mfn_t mfn);
 void frame_put(mfn_t mfn);
 
@@ -56,6 +66,8 @@ u32 frame_count(enum frame_owner owner);
 u32 frame_count_guest(u8 guest);
 u32 frame_count_owned(enum frame_owner owner, u8 guest);
 u32 frame_total(void);
+/* Frames above the one-to-one map that are RAM (in use or free). */
+u32 frame_count_above(void);
 const char *frame_owner_name(enum frame_owner owner);
 
 #endif

@@ -1,13 +1,15 @@
 /*
  * The hypervisor's own page tables: RAM mapped one-to-one with large
- * pages up to the Switcher region, and the Switcher's page table linked
- * at the top, in the paging format the hypervisor was built for. Every
+ * pages up to the mapping window (window.h), the window's leaf table, and
+ * the Switcher's page table linked at the top, in the paging format the
+ * hypervisor was built for. Every
  * shadow table links the Switcher's guest-side table at the same address,
  * so the world-switch code runs at one address on both sides of a switch.
  */
 #include "hvmap.h"
 #include "pt.h"
 #include "phys.h"
+#include "window.h"
 #include "../arch/x86/cpu.h"
 
 static mfn_t top_mfn;
@@ -38,9 +40,13 @@ bool hvmap_init(paddr_t ram_end, mfn_t switcher_pt)
 	if (top_mfn == MFN_NONE)
 		return false;
 	top = mfn_to_virt(top_mfn);
-	for (u64 va = 0; va < ram_end && va < f->switcher_base; va += f->large_page)
+	for (u64 va = 0; va < ram_end && va < WINDOW_BASE; va += f->large_page)
 		if (!map_large(f, top, (u32)va))
 			return false;
+	t = pt_table_at(f, top, f->leaf, WINDOW_BASE, true, FRAME_PAGETABLE, NO_GUEST);
+	if (!t)
+		return false;
+	window_init(t);
 
 	t = pt_table_at(f, top, sl, f->switcher_base, true, FRAME_PAGETABLE, NO_GUEST);
 	if (!t)
@@ -65,7 +71,7 @@ bool hvmap_mmio(paddr_t pa)
 	unsigned leaf = f->levels - 1;
 	void *t;
 
-	if (pa % PAGE_SIZE || pa >= f->switcher_base)
+	if (pa % PAGE_SIZE || pa >= WINDOW_BASE)
 		return false;
 	t = pt_table_at(f, mfn_to_virt(top_mfn), leaf, (u32)pa, true, FRAME_PAGETABLE, NO_GUEST);
 	if (!t || (pte_get(f, t, pt_index(f, leaf, (u32)pa)) & PTE_P))

@@ -5,8 +5,9 @@
 #include "../lib/types.h"
 
 /*
- * Map RAM one-to-one from 0 to ram_end with large pages, link the
- * Switcher's page table at the top, and turn paging on (with CR0.WP, so
+ * Map RAM one-to-one from 0 to ram_end (at most WINDOW_BASE) with large
+ * pages, make the mapping window's table, link the Switcher's page table
+ * at the top, and turn paging on (with CR0.WP, so
  * that read-only means read-only to rings 0-2 as well). Returns false if no
  * frame could be had for the tables.
  */
@@ -15,7 +16,7 @@ u32 hvmap_cr3(void);
 
 /*
  * Map one page of device registers at its physical address, uncached.
- * False if pa is RAM already mapped, lies in the Switcher region, or no
+ * False if pa is RAM already mapped, lies at or above the window, or no
  * frame could be had for a table.
  */
 bool hvmap_mmio(paddr_t pa);

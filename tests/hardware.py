@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bochs  # noqa: E402
 import run  # noqa: E402
 from cases import (DISPLAY_BDA_NONE, DISPLAY_BDA_TEXT, DISPLAY_EFI_FB,  # noqa: E402
-                   DISPLAY_GRUB_TEXT, ISO_SCRIPTED, TWO_HELLO, TWO_HELLO_EXPECT, Case, display_is)
+                   DISPLAY_GRUB_TEXT, ISO_SCRIPTED, TWO_HELLO, TWO_HELLO_EXPECT, Case, display_is,
+                   ram_check)
 from umbraboot.outcome import OK  # noqa: E402
 
 ISO = "umbra-scripted.iso"      # two 64 MiB penumbra kernels and a hello: 192M at least
@@ -33,7 +34,7 @@ ISO = "umbra-scripted.iso"      # two 64 MiB penumbra kernels and a hello: 192M 
 
 class Machine:
     def __init__(self, name, boot="kernel", firmware="bios", chipset="", memory="256M", cpu="",
-                 bochs=False, extra=(), display=None, verdict=OK, expect=None,
+                 bochs=False, extra=(), display=None, verdict=OK, expect=None, ram=None,
                  formats=tuple(run.FORMATS)):
         self.name, self.bochs, self.formats = name, bochs, formats
         if display is None:
@@ -49,21 +50,33 @@ class Machine:
             boot_fields["timeout"] = 600
         self.case = Case("hw_" + name, [] if iso else TWO_HELLO, verdict=verdict,
                          expect=expect if expect is not None else ISO_SCRIPTED if iso else TWO_HELLO_EXPECT,
-                         check=display_is(display), **boot_fields)
+                         check=both(display_is(display), ram and ram_check(*ram)), **boot_fields)
 
     def jobs(self, formats):
         job = run.bochs_job if self.bochs else run.boot_job
         return [(job, self.case, f) for f in formats if f in self.formats]
 
 
+def both(check, more):
+    """The display check, and the RAM check (cases.ram_check) where a machine has one."""
+    if not more:
+        return check
+    return lambda log: list(check(log)) + list(more(log))
+
+
+# ram=(KiB above 4 GiB, whether the CPU's physical addresses are wider than 32 bits)
 M = Machine
 MACHINES = [
-    # QEMU's Multiboot loader, two hello guests: chipsets and memory sizes
-    # (RAM above 3 GiB, where the PCI hole and the Switcher are, is not used).
+    # QEMU's Multiboot loader, two hello guests: chipsets and memory sizes.
+    # With 8 GiB and a CPU whose physical addresses are wider than 32 bits,
+    # the PAE build puts the guests' memory above 4 GiB (QEMU's default
+    # qemu32 has 32: there the RAM above 4 GiB is reported unused).
     M("pc-64M", memory="64M"),
     M("pc-256M"),
     M("pc-2G", memory="2G"),
-    M("pc-8G", memory="8G"),
+    M("pc-8G", memory="8G", ram=(5 << 20, False)),
+    M("pc-8G-pentium3", memory="8G", cpu="pentium3", ram=(5 << 20, True)),
+    M("q35-8G-Haswell", chipset="q35", memory="8G", cpu="Haswell", ram=(6 << 20, True)),
     M("q35-64M", chipset="q35", memory="64M"),
     M("q35-2G", chipset="q35", memory="2G"),
     M("pc-novga", extra=("-vga", "none"), display=DISPLAY_BDA_NONE),
@@ -80,6 +93,9 @@ MACHINES = [
     M("efi64-pc-disk", boot="disk", firmware="efi64"),
     M("efi64-q35-usb", boot="usb", firmware="efi64", chipset="q35"),
     M("efi64-q35-cd-2G", boot="cdrom", firmware="efi64", chipset="q35", memory="2G"),
+    M("efi64-q35-cd-8G-Haswell", boot="cdrom", firmware="efi64", chipset="q35", memory="8G",
+      cpu="Haswell", ram=(6 << 20, True)),
+    M("bios-pc-cd-8G-n270", boot="cdrom", memory="8G", cpu="n270", ram=(5 << 20, False)),
     M("efi64-pc-cd-novga", boot="cdrom", firmware="efi64", extra=("-vga", "none"),
       display=DISPLAY_BDA_NONE),
     M("efi32-q35-cd", boot="cdrom", firmware="efi32"),

@@ -77,6 +77,20 @@ static inline struct cpuid_regs cpuid(u32 leaf)
 	return r;
 }
 
+/*
+ * The CPU's physical-address width, MAXPHYADDR (Intel SDM vol. 3, 4.1.4):
+ * CPUID leaf 0x80000008 where it exists. Without it the SDM says "generally
+ * 36 with PAE"; umbra trusts 36 only with PSE-36, since a CPU can have PAE
+ * and only 32 bits (QEMU's qemu32 model does: a PAE entry naming a frame
+ * above 4 GiB is a reserved-bit fault there).
+ */
+static inline unsigned cpu_phys_bits(void)
+{
+	if (cpuid(0x80000000).eax >= 0x80000008)
+		return cpuid(0x80000008).eax & 0xff;
+	return cpuid(1).edx & (1u << 17) ? 36 : 32;
+}
+
 static inline u64 rdmsr(u32 msr)
 {
 	u64 v;

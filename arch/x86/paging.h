@@ -61,6 +61,7 @@ struct pt_format {
 	u8 dir;			/* the level whose entries link leaf tables: levels - 2 */
 	u8 entry_bytes;		/* 4 or 8 */
 	pte_t addr_mask;	/* the frame-address bits of an entry */
+	u8 phys_bits;		/* the widest machine address an entry holds (the CPU's may be less) */
 	u32 top_align;		/* alignment of a top-level table in bytes */
 	u32 cr4;		/* the CR4 bit that turns the format (and its large pages) on */
 	u32 abi;		/* UMBRA_PAGING_2LEVEL or UMBRA_PAGING_PAE, in a guest's note */
@@ -87,6 +88,7 @@ static const struct pt_format pt_2level = {
 	.dir = 0,
 	.entry_bytes = 4,
 	.addr_mask = 0xfffff000ull,
+	.phys_bits = 32,
 	.top_align = 4096,
 	.cr4 = CR4_PSE,
 	.abi = UMBRA_PAGING_2LEVEL,
@@ -115,6 +117,7 @@ static const struct pt_format pt_pae = {
 	.dir = 1,
 	.entry_bytes = 8,
 	.addr_mask = 0x000ffffffffff000ull,
+	.phys_bits = 52,
 	.top_align = 32,
 	.cr4 = CR4_PAE,
 	.abi = UMBRA_PAGING_PAE,

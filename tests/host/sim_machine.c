@@ -95,7 +95,7 @@ void sim_machine_init(void)
 		exit(2);
 	}
 	memset(hosted_ram, 0, RAM_BYTES);
-	frame_init(frame_table, RAM_BYTES >> PAGE_SHIFT);
+	frame_init(frame_table, RAM_BYTES >> PAGE_SHIFT, RAM_BYTES >> PAGE_SHIFT);
 	frame_add_ram(MiB(1), RAM_BYTES);
 	frame_seal();
 

@@ -14,11 +14,17 @@
 
 static struct frame *table;
 
-static void fresh(mfn_t n)
+/* A table of n frames, the first `direct` of them mapped one-to-one. */
+static void fresh_split(mfn_t n, mfn_t direct)
 {
 	free(table);
 	table = malloc(n * sizeof(*table));
-	frame_init(table, n);
+	frame_init(table, n, direct);
+}
+
+static void fresh(mfn_t n)
+{
+	fresh_split(n, n);
 }
 
 /* One character per frame, so a wrong layout shows in the failure line. */
@@ -175,6 +181,43 @@ static void test_refcounts(void)
 	      frame_info(m)->refs == 0, "refs: last put frees the frame and forgets the guest");
 	CHECK_EQ(frame_count(FRAME_FREE), free0, "refs: free count back after last put");
 	CHECK_EQ(frame_count_guest(3), 0, "refs: guest owns nothing after last put");
+}
+
+/*
+ * 32 frames, 1-30 RAM, the one-to-one map ending at frame 20: frame_alloc()
+ * gives only 1-19, frame_alloc_any() gives 20-30 first and then what is left
+ * below, and a freed frame goes back to the list it came from.
+ */
+static void test_two_lists(void)
+{
+	mfn_t m, first_any, last_any = 0;
+	unsigned low = 0, any = 0, below = 0;
+
+	fresh_split(32, 20);
+	frame_add_ram(0x1000, 0x1f000);
+	frame_seal();
+	CHECK_EQ(frame_count_above(), 11, "lists: frames 20-30 are RAM above the map");
+	CHECK_EQ(frame_count(FRAME_FREE), 30, "lists: every RAM frame is free");
+	first_any = frame_alloc_any(FRAME_GUEST, 1);
+	CHECK_EQ(first_any, 20, "lists: frame_alloc_any starts above the map");
+	frame_put(first_any);
+	for (int i = 0; i < 25 && (m = frame_alloc(FRAME_SHADOW, 1)) != MFN_NONE; i++)
+		low += m >= 20 ? 100 : 1;
+	CHECK_EQ(low, 19, "lists: frame_alloc gives the 19 mapped frames and nothing above");
+	while ((m = frame_alloc_any(FRAME_GUEST, 1)) != MFN_NONE) {
+		any++;
+		last_any = m;
+	}
+	CHECK(any == 11 && last_any == 30, "lists: frame_alloc_any then gives 20-30, in order");
+	frame_put(25);
+	frame_put(7);
+	CHECK_EQ(frame_alloc(FRAME_SHADOW, 1), 7, "lists: a freed mapped frame goes back below");
+	CHECK_EQ(frame_alloc(FRAME_SHADOW, 1), MFN_NONE, "lists: frame 25 did not join the mapped list");
+	CHECK_EQ(frame_alloc_any(FRAME_GUEST, 1), 25, "lists: it went back above");
+	frame_put(3);
+	below = frame_alloc_any(FRAME_GUEST, 1) == 3;
+	CHECK(below, "lists: with nothing free above, frame_alloc_any takes a mapped frame");
+	CHECK_EQ(frame_count(FRAME_FREE), 0, "lists: nothing is left free");
 }
 
 /* The child calls fn and must die of panic()'s abort(). */
@@ -470,6 +513,7 @@ int main(void)
 	test_order_and_exhaustion();
 	test_refcounts();
 	test_misuse_panics();
+	test_two_lists();
 	test_owner_counts();
 	test_alloc_all_free_all();
 	test_zeroed();
